@@ -1,0 +1,5 @@
+import sys
+
+from kindpulse.cli import main
+
+sys.exit(main())
