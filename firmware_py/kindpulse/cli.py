@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kindpulse", description="kindpulse: notice stress early, make the kind pause easy.")
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         try:
             importlib.import_module(module).add_parser(sub)
         except ModuleNotFoundError as exc:  # a command not built yet must not break the others
