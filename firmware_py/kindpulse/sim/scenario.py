@@ -1,0 +1,258 @@
+"""Scenarios: a day (or a minute) of a wearer, as TOML segments -> a PPG source with truth.
+
+    description = "..."
+    seed = 7
+    [defaults]                 # applied to every segment
+    hr_bpm = 66
+    [config.baseline]          # optional device config overrides, same tables as config.toml
+    ...
+    [[segments]]
+    name = "calm"
+    duration = "25m"           # "8h", "90s", "1h30m" or seconds
+    hr_bpm = 66                # mean heart rate
+    rmssd_ms = 42              # short-term HRV
+    resp_rate_hz = 0.25        # breathing
+    stress = 0.0               # 0..1: 1 = HR +12 bpm, RMSSD -45 %, breathing +0.07 Hz
+    ramp = "60s"               # transition from the previous segment's values
+    motion_per_hour = 4        # random motion bursts (seeded)
+    motion_s = 6               # mean burst length
+    motion_strength = 4.0      # in pulse amplitudes
+    finger = true              # false: no finger on the sensor for the whole segment
+    press_at = ["30s"]         # button presses, from the segment's start
+    long_press_at = []         # long presses (snooze)
+
+Bundled scenarios live in ``kindpulse/sim/scenarios/NAME.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kindpulse.errors import ConfigError
+from kindpulse.sim import synth
+from kindpulse.sim.sources import SyntheticSource
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# What "stress = 1" means: the change the device must notice (issue: ~12 bpm, ~45 % RMSSD).
+STRESS_HR_RISE_BPM = 12.0
+STRESS_RMSSD_FALL = 0.45
+STRESS_RESP_RISE_HZ = 0.07
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
+
+
+def parse_duration(value: Any, name: str = "duration") -> float:
+    """'8h', '25m', '90s', '1h30m' or a number of seconds -> seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a duration like 90s, 25m or 8h, not {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m or not any(m.groups()):
+            raise ConfigError(f"{name} must be a duration like 90s, 25m or 8h, not {value!r}")
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    if seconds <= 0:
+        raise ConfigError(f"{name} must be positive, not {value!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Segment:
+    duration_s: float
+    name: str = ""
+    hr_bpm: float = 66.0
+    rmssd_ms: float = 42.0
+    resp_rate_hz: float = 0.25
+    stress: float = 0.0
+    ramp_s: float = 60.0
+    motion_per_hour: float = 0.0
+    motion_s: float = 6.0
+    motion_strength: float = 4.0
+    finger: bool = True
+    press_at_s: tuple[float, ...] = ()
+    long_press_at_s: tuple[float, ...] = ()
+
+    @property
+    def effective_hr_bpm(self) -> float:
+        return self.hr_bpm + STRESS_HR_RISE_BPM * self.stress
+
+    @property
+    def effective_rmssd_ms(self) -> float:
+        return self.rmssd_ms * (1.0 - STRESS_RMSSD_FALL * self.stress)
+
+    @property
+    def effective_resp_rate_hz(self) -> float:
+        return self.resp_rate_hz + STRESS_RESP_RISE_HZ * self.stress
+
+
+_SEGMENT_KEYS = {
+    "name", "duration", "hr_bpm", "rmssd_ms", "resp_rate_hz", "stress", "ramp", "motion_per_hour",
+    "motion_s", "motion_strength", "finger", "press_at", "long_press_at",
+}
+
+
+def _segment(raw: dict, where: str) -> Segment:
+    unknown = set(raw) - _SEGMENT_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_SEGMENT_KEYS))})")
+    if "duration" not in raw:
+        raise ConfigError(f"{where}: every segment needs a duration, e.g. duration = \"10m\"")
+    kw: dict[str, Any] = {"duration_s": parse_duration(raw["duration"], f"{where}.duration")}
+    for key in ("hr_bpm", "rmssd_ms", "resp_rate_hz", "stress", "motion_per_hour", "motion_s", "motion_strength"):
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ConfigError(f"{where}.{key} must be a number, not {v!r}")
+            kw[key] = float(v)
+    if "name" in raw:
+        kw["name"] = str(raw["name"])
+    if "ramp" in raw:
+        kw["ramp_s"] = 0.0 if raw["ramp"] in (0, "0", "0s") else parse_duration(raw["ramp"], f"{where}.ramp")
+    if "finger" in raw:
+        if not isinstance(raw["finger"], bool):
+            raise ConfigError(f"{where}.finger must be true or false")
+        kw["finger"] = raw["finger"]
+    for key in ("press_at", "long_press_at"):
+        if key in raw:
+            values = raw[key] if isinstance(raw[key], list) else [raw[key]]
+            kw[f"{key}_s"] = tuple(parse_duration(v, f"{where}.{key}") for v in values)
+    seg = Segment(**kw)
+    if not 30 <= seg.hr_bpm <= 220:
+        raise ConfigError(f"{where}.hr_bpm must be 30-220")
+    if not 0 <= seg.stress <= 1:
+        raise ConfigError(f"{where}.stress must be between 0 and 1")
+    if seg.rmssd_ms < 0 or seg.motion_per_hour < 0 or seg.motion_strength < 0:
+        raise ConfigError(f"{where}: rmssd_ms, motion_per_hour and motion_strength must not be negative")
+    return seg
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    segments: tuple[Segment, ...]
+    description: str = ""
+    seed: int = 0
+    config: dict = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return float(sum(s.duration_s for s in self.segments))
+
+    def starts_s(self) -> np.ndarray:
+        return np.concatenate([[0.0], np.cumsum([s.duration_s for s in self.segments])])
+
+    def _profile(self, attr: str) -> tuple[np.ndarray, np.ndarray]:
+        """Knots of a piecewise-linear profile: each segment ramps in, then holds."""
+        starts = self.starts_s()
+        xs, ys = [], []
+        for i, seg in enumerate(self.segments):
+            ramp = 0.0 if i == 0 else min(seg.ramp_s, seg.duration_s)
+            xs += [starts[i] + ramp, starts[i + 1]]
+            ys += [getattr(seg, attr)] * 2
+        return np.asarray(xs), np.asarray(ys)
+
+    def presses(self) -> tuple[list[float], list[float]]:
+        """Absolute times (s) of short and long button presses."""
+        starts = self.starts_s()
+        short = [starts[i] + t for i, s in enumerate(self.segments) for t in s.press_at_s]
+        long_ = [starts[i] + t for i, s in enumerate(self.segments) for t in s.long_press_at_s]
+        return sorted(short), sorted(long_)
+
+    def stress_onsets_s(self) -> list[float]:
+        """Start times of segments that raise stress above the previous one (the truth for latency)."""
+        starts = self.starts_s()
+        out = []
+        for i, seg in enumerate(self.segments):
+            prev = self.segments[i - 1].stress if i else 0.0
+            if seg.stress >= 0.5 > prev:
+                out.append(float(starts[i]))
+        return out
+
+    def source(self, t0_s: float = 1.0) -> SyntheticSource:
+        """The emulated finger: RR from the profiles, motion bursts and finger-off stretches."""
+        rng = np.random.default_rng(self.seed)
+        profiles = {a: self._profile(a) for a in ("effective_hr_bpm", "effective_rmssd_ms", "effective_resp_rate_hz")}
+
+        def at(attr: str):
+            xs, ys = profiles[attr]
+            return lambda t: float(np.interp(t, xs, ys))
+
+        rr = synth.rr_series(
+            self.duration_s + t0_s + 5.0,
+            hr_bpm=at("effective_hr_bpm"),
+            rmssd_ms=at("effective_rmssd_ms"),
+            resp_rate_hz=at("effective_resp_rate_hz"),
+            seed=self.seed,
+        )
+        starts = self.starts_s()
+        motion, finger_off = [], []
+        for i, seg in enumerate(self.segments):
+            a, b = starts[i], starts[i + 1]
+            if not seg.finger:
+                finger_off.append((a, b))
+            if seg.motion_per_hour > 0:
+                n = rng.poisson(seg.motion_per_hour * seg.duration_s / 3600.0)
+                for t in np.sort(rng.uniform(a, b, n)):
+                    length = seg.motion_s * rng.uniform(0.5, 1.5)
+                    motion.append((float(t), float(min(t + length, b)), seg.motion_strength * rng.uniform(0.5, 1.5)))
+        mean_resp = float(np.mean([s.resp_rate_hz for s in self.segments]))
+        return SyntheticSource(rr, t0_s=t0_s, seed=self.seed + 1, motion=motion, finger_off=finger_off,
+                               resp_rate_hz=mean_resp)
+
+
+def scenario_from_dict(data: dict, name: str) -> Scenario:
+    known = {"description", "seed", "defaults", "config", "segments"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"scenario {name}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+    segments = data.get("segments")
+    if not isinstance(segments, list) or not segments:
+        raise ConfigError(f"scenario {name}: needs at least one [[segments]] table")
+    defaults = data.get("defaults", {})
+    segs = tuple(_segment({**defaults, **raw}, f"scenario {name}: segments[{i}]") for i, raw in enumerate(segments))
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"scenario {name}: seed must be a whole number")
+    config = data.get("config", {})
+    if not isinstance(config, dict):
+        raise ConfigError(f"scenario {name}: [config] must be a table")
+    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed, config=config)
+
+
+def bundled_names() -> list[str]:
+    folder = resources.files("kindpulse.sim") / "scenarios"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A bundled scenario by name, or a TOML file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.exists():
+            raise ConfigError(f"scenario file {path} not found")
+        text, name = path.read_text(encoding="utf-8"), path.stem
+    else:
+        res = resources.files("kindpulse.sim") / "scenarios" / f"{name_or_path}.toml"
+        if not res.is_file():
+            raise ConfigError(
+                f"no scenario named {name_or_path!r}: use one of {', '.join(bundled_names())} or a .toml file"
+            )
+        text, name = res.read_text(encoding="utf-8"), name_or_path
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"scenario {name} is not valid TOML ({exc})") from None
+    return scenario_from_dict(data, name)

@@ -1,0 +1,44 @@
+"""The device log: what is written can be read back, across restarts, privately."""
+
+import stat
+
+import numpy as np
+
+from kindpulse.clock import VirtualClock
+from kindpulse.store.db import Store
+
+
+def test_events_nn_hrv_and_state_round_trip(tmp_path):
+    clock = VirtualClock()
+    path = tmp_path / "log.sqlite"
+    with Store(path, clock, commit_every_s=10) as store:
+        store.event(1.5, "prompt", {"sns": 1.2})
+        store.nn(np.array([2.0, 2.8]), np.array([800.0, 790.0]))
+        store.hrv(5.0, 60.0, {"rmssd_ms": 41.0, "lf_ms2": None})
+        store.ppg(0.0, 100.0, np.array([100_000, 99_000]), np.array([80_000, 79_500]), lost_before=3)
+        store.set_state("baseline", {"version": 1, "n": 3})
+        assert store.events("prompt") == [{"t": 1.5, "type": "prompt", "sns": 1.2}]
+        assert store.count("nn") == 2 and store.count("ppg") == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    # a restart is a new session that still sees the saved state
+    with Store(path, clock) as again:
+        assert again.session == 2
+        assert again.get_state("baseline") == {"version": 1, "n": 3}
+        assert again.events() == []
+
+
+def test_rows_are_committed_in_batches_and_on_close(tmp_path):
+    import sqlite3
+
+    clock = VirtualClock()
+    path = tmp_path / "log.sqlite"
+    store = Store(path, clock, commit_every_s=30)
+    store.event(0.0, "calibrating")
+    reader = sqlite3.connect(path)
+    assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    clock.advance(31)
+    store.tick()
+    assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    store.event(31.0, "prompt")
+    store.close()
+    assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
