@@ -38,20 +38,30 @@ class BaselineConfig:
     history_windows: int = 720  # calm minutes kept (about 2-3 days of wear)
     sample_every_s: float = 60.0  # one baseline sample per non-overlapping 60-s window
     min_coverage: float = 0.9
-    # SD floors: max(absolute, relative x |median|). Between-minute variation at rest
-    # is rarely below these, and without them one very steady calibration makes every
-    # later minute look extreme.
+    # SD floors: max(absolute, relative x |median|). Without them one very steady
+    # calibration makes every later minute look extreme. HR and mean NN get absolute
+    # floors (a few bpm of drift is ordinary); the variability measures get relative
+    # ones, because minute-to-minute RMSSD varies by 20 % or more at rest.
     sd_floor_abs: Mapping[str, float] = field(
         default_factory=lambda: {
-            "mean_nn_ms": 25.0,
+            "mean_nn_ms": 30.0,
             "rmssd_ms": 3.0,
             "sd1_ms": 2.0,
-            "hr_bpm": 2.0,
+            "hr_bpm": 2.5,
             "stress_index": 1.0,
             "sd2_ms": 5.0,
         }
     )
-    sd_floor_rel: float = 0.12
+    sd_floor_rel: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "mean_nn_ms": 0.0,
+            "rmssd_ms": 0.2,
+            "sd1_ms": 0.2,
+            "hr_bpm": 0.0,
+            "stress_index": 0.12,
+            "sd2_ms": 0.15,
+        }
+    )
 
     def __post_init__(self) -> None:
         for name in ("min_calibration_windows", "target_calibration_windows", "history_windows"):
@@ -66,14 +76,17 @@ class BaselineConfig:
             raise ConfigError(f"baseline.sample_every_s must be > 0, got {self.sample_every_s!r}")
         if not 0 < self.min_coverage <= 1:
             raise ConfigError(f"baseline.min_coverage must be in (0, 1], got {self.min_coverage!r}")
-        if not 0 <= self.sd_floor_rel < 1:
-            raise ConfigError(f"baseline.sd_floor_rel must be in [0, 1), got {self.sd_floor_rel!r}")
-        missing = set(PARAMS) - set(self.sd_floor_abs)
-        if missing:
-            raise ConfigError(f"baseline.sd_floor_abs lacks {sorted(missing)}")
+        for name in ("sd_floor_abs", "sd_floor_rel"):
+            floors = getattr(self, name)
+            missing = set(PARAMS) - set(floors)
+            if missing:
+                raise ConfigError(f"baseline.{name} lacks {sorted(missing)}")
         for k, v in self.sd_floor_abs.items():
             if not (math.isfinite(v) and v > 0):
                 raise ConfigError(f"baseline.sd_floor_abs.{k} must be > 0, got {v!r}")
+        for k, v in self.sd_floor_rel.items():
+            if not (math.isfinite(v) and 0 <= v < 1):
+                raise ConfigError(f"baseline.sd_floor_rel.{k} must be in [0, 1), got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -168,7 +181,7 @@ class Baseline:
             mad = np.median(np.abs(vals - med), axis=0) * _MAD_TO_SD
             out = {}
             for i, k in enumerate(PARAMS):
-                floor = max(self.config.sd_floor_abs[k], self.config.sd_floor_rel * abs(float(med[i])))
+                floor = max(self.config.sd_floor_abs[k], self.config.sd_floor_rel[k] * abs(float(med[i])))
                 out[k] = BaselineNorm(mean=float(med[i]), sd=max(float(mad[i]), floor))
             self._norms = out
         return dict(self._norms)

@@ -56,7 +56,15 @@ class TriggerConfig:
     enter_pns_z: float = -1.0
     exit_sns_z: float = 0.5
     exit_pns_z: float = -0.5
+    # Low HRV alone (a quiet afternoon, a different breathing pattern) is not acute
+    # stress; the episodes we look for raise HR too.
+    enter_hr_rise_bpm: float = 5.0
+    exit_hr_rise_bpm: float = 2.0
     sustain_s: float = 120.0
+    # A 60-s window that first crosses the entry line already holds about half a
+    # window of the new state; credit it, so the prompt comes ~2 min after onset
+    # rather than 2 min after the window filled.
+    entry_credit_s: float = 30.0
     # Poor signal or still hands in motion pause the sustain timer; longer than this resets it.
     max_pause_s: float = 60.0
     refractory_s: float = 1800.0
@@ -75,15 +83,19 @@ class TriggerConfig:
     quiet_end_s: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("sustain_s", "max_pause_s", "refractory_s", "snooze_s", "activity_hr_rise_bpm",
+        for name in ("sustain_s", "entry_credit_s", "max_pause_s", "refractory_s", "snooze_s", "activity_hr_rise_bpm",
                      "activity_hr_rise_still_bpm", "activity_motion_s", "activity_cooldown_s"):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ConfigError(f"trigger.{name} must be a number >= 0, got {v!r}")
         if self.sustain_s <= 0:
             raise ConfigError("trigger.sustain_s must be > 0")
+        if self.entry_credit_s > self.sustain_s:
+            raise ConfigError("trigger.entry_credit_s must be <= sustain_s")
         if not self.exit_sns_z <= self.enter_sns_z:
             raise ConfigError("trigger.exit_sns_z must be <= enter_sns_z (hysteresis)")
+        if not self.exit_hr_rise_bpm <= self.enter_hr_rise_bpm:
+            raise ConfigError("trigger.exit_hr_rise_bpm must be <= enter_hr_rise_bpm (hysteresis)")
         if not self.exit_pns_z >= self.enter_pns_z:
             raise ConfigError("trigger.exit_pns_z must be >= enter_pns_z (hysteresis)")
         object.__setattr__(self, "quiet_start_s", parse_hhmm(self.quiet_start_hhmm, "quiet_start_hhmm"))
@@ -231,11 +243,11 @@ class StressTrigger:
             state = TOO_ACTIVE
             self._elevated = False
             self._reset_sustain()
-        elif pns is None or sns is None or quality.motion:
+        elif pns is None or sns is None or hr_rise is None or quality.motion:
             state = POOR_SIGNAL
             self._pause(now_s)
         else:
-            self._evaluate(now_s, pns, sns)
+            self._evaluate(now_s, pns, sns, hr_rise)
             state = ELEVATED if self._elevated else CALM
 
         blocked = self._blocked_by(now_s, wall_time_local)
@@ -259,18 +271,18 @@ class StressTrigger:
             self._elevated = False
             self._sustain_s = 0.0
 
-    def _evaluate(self, now_s: float, pns: float, sns: float) -> None:
+    def _evaluate(self, now_s: float, pns: float, sns: float, hr_rise: float) -> None:
         cfg = self.config
         if self._elevated:
-            if sns >= cfg.exit_sns_z and pns <= cfg.exit_pns_z:
+            if sns >= cfg.exit_sns_z and pns <= cfg.exit_pns_z and hr_rise >= cfg.exit_hr_rise_bpm:
                 if self._prev_good_s is not None:
                     self._sustain_s += now_s - self._prev_good_s
             else:
                 self._elevated = False
                 self._sustain_s = 0.0
-        elif sns >= cfg.enter_sns_z and pns <= cfg.enter_pns_z:
+        elif sns >= cfg.enter_sns_z and pns <= cfg.enter_pns_z and hr_rise >= cfg.enter_hr_rise_bpm:
             self._elevated = True
-            self._sustain_s = 0.0
+            self._sustain_s = cfg.entry_credit_s
         self._prev_good_s = now_s
         self._last_good_s = now_s
 
