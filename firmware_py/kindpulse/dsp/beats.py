@@ -1,0 +1,323 @@
+"""Streaming systolic-peak detector for finger PPG with sub-sample timing.
+
+Decisions are made on the band-passed signal (see :mod:`kindpulse.dsp.filter`):
+a local maximum is a beat candidate when it lies outside the refractory period after the
+last beat and its rise above the lowest point since that beat exceeds a fraction of
+the recent beat amplitude (median of the last five rises; the threshold halves while no
+beat has come for two expected intervals). A higher maximum within a short look-ahead
+replaces the candidate, which removes dicrotic/diastolic peaks.
+
+The time of an accepted beat is refined on a smoother copy (causal 0.5-4 Hz band-pass)
+that is run backwards through the same filter over a bounded window (``refine_span_s``
+each side of the candidate): locally the same as zero-phase ``sosfiltfilt``, so the
+causal filter's frequency-dependent delay does not move beat times, but with a bounded
+latency. A three-point parabola through the maximum gives the time below one sample.
+At 100 Hz this brings inter-beat intervals from 10 ms quantisation to about a
+millisecond (Béres & Hejjel 2021, BSPC 68:102589: interpolated peaks make 50-100 ms
+sampling usable for RMSSD). A causal peak is biased by the baseline slope on the flat
+side of the systolic peak (about 10 ms on synthetic finger PPG); the local zero-phase
+pass removes that bias.
+
+Every decision uses only samples up to the current one plus explicit state, so feeding a
+recording in one block or in chunks of any size gives identical beats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kindpulse.dsp._numba import kernel
+from kindpulse.dsp.filter import BandpassFilter
+
+__all__ = ["BeatDetector", "DetectorParams"]
+
+# layout of the float64 state vector passed to the detection kernel
+_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0 = range(9)
+_NSTATE = 9
+_NRING = 5
+
+
+@kernel
+def _median_ring(ring, n):  # pragma: no cover - compiled
+    m = min(n, ring.shape[0])
+    tmp = np.sort(ring[:m].copy())
+    if m % 2 == 1:
+        return tmp[m // 2]
+    return 0.5 * (tmp[m // 2 - 1] + tmp[m // 2])
+
+
+@kernel
+def _detect(ybp, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
+            out_idx, out_amp):  # pragma: no cover - compiled
+    """Run the detector over ybp[start:] (ybp[:start] is history already processed).
+
+    The global sample index of local sample i is base + i. Writes the global index of
+    each accepted beat's band-pass maximum to out_idx and its rise to out_amp; returns
+    how many.
+    """
+    n_out = 0
+    n = ybp.shape[0]
+    for i in range(start, n):
+        g = base + i
+        v = ybp[i]
+        ibi = st[_IBI]
+        if ibi <= 0.0:
+            ibi = fs  # 60 bpm until we know better
+        # confirm a pending candidate once the look-ahead has passed without a higher maximum
+        if st[_CAND] >= 0.0:
+            look = min(max(look_frac * ibi, 0.15 * fs), look_s * fs)
+            if g - st[_CAND] >= look:
+                out_idx[n_out] = st[_CAND]
+                out_amp[n_out] = st[_CAND_RISE]
+                n_out += 1
+                if st[_LAST] >= 0.0:
+                    dt = st[_CAND] - st[_LAST]
+                    if st[_IBI] <= 0.0:
+                        st[_IBI] = dt
+                    elif 0.5 * st[_IBI] < dt < 1.6 * st[_IBI]:
+                        st[_IBI] = 0.8 * st[_IBI] + 0.2 * dt
+                    elif dt < 2.5 * fs:
+                        st[_IBI] = 0.5 * st[_IBI] + 0.5 * dt
+                ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
+                st[_NAMP] += 1.0
+                st[_LAST] = st[_CAND]
+                st[_CAND] = -1.0
+                st[_TROUGH] = st[_TROUGH_AFTER]
+        if v < st[_TROUGH]:
+            st[_TROUGH] = v
+        if v < st[_TROUGH_AFTER]:
+            st[_TROUGH_AFTER] = v
+        # local maximum at i - 1 ?
+        if g >= 2 and i >= 2:
+            y1 = ybp[i - 1]
+            if ybp[i - 2] < y1 and y1 >= v:
+                j = g - 1
+                since = j - st[_LAST] if st[_LAST] >= 0.0 else 1e18
+                refr = refr_s * fs
+                if st[_IBI] > 0.0:
+                    refr = max(refr, refr_frac * st[_IBI])
+                amp = _median_ring(ring, int(st[_NAMP])) if st[_NAMP] > 0 else st[_AMP0]
+                thr = thr_frac * amp
+                if since > 2.0 * ibi:
+                    thr *= 0.5
+                if since > 4.0 * ibi:
+                    thr *= 0.5
+                rise = y1 - st[_TROUGH]
+                if since >= refr and rise >= thr and (st[_CAND] < 0.0 or y1 > st[_CAND_VAL]):
+                    st[_CAND] = j
+                    st[_CAND_VAL] = y1
+                    st[_CAND_RISE] = rise
+                    st[_TROUGH_AFTER] = v
+    return n_out
+
+
+@kernel
+def _refine(ys, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: no cover - compiled
+    """Zero-phase peak time of each candidate: backward pass of ``sos`` over the causal
+    output ``ys`` from cand + span down to cand - search_lo, then argmax in
+    [cand - search_lo, cand + search_hi] and a three-point parabola.
+
+    ``ys[q]`` is global sample base + q. Times are written in samples (global)."""
+    n_sec = sos.shape[0]
+    m = span + search_lo + 1
+    buf = np.empty(m)
+    z = np.empty((n_sec, 2))
+    for c in range(cand.shape[0]):
+        j = int(cand[c]) - base
+        end = j + span
+        x0 = ys[end]
+        # steady state for a constant input x0 (the reversed signal starts there)
+        u = x0
+        for s in range(n_sec):
+            y = u * (sos[s, 0] + sos[s, 1] + sos[s, 2]) / (1.0 + sos[s, 4] + sos[s, 5])
+            z[s, 1] = sos[s, 2] * u - sos[s, 5] * y
+            z[s, 0] = sos[s, 1] * u - sos[s, 4] * y + z[s, 1]
+            u = y
+        for q in range(m):  # buf[q] is the backward output at local index end - q
+            v = ys[end - q]
+            for s in range(n_sec):
+                y = sos[s, 0] * v + z[s, 0]
+                z[s, 0] = sos[s, 1] * v - sos[s, 4] * y + z[s, 1]
+                z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
+                v = y
+            buf[q] = v
+        qa = span - search_hi  # buf index of cand + search_hi
+        qb = span + search_lo - 1  # keep one neighbour on each side
+        best = qa
+        for q in range(qa, qb + 1):
+            if buf[q] > buf[best]:
+                best = q
+        d = 0.0
+        if qa < best < qb:
+            a = buf[best + 1]  # earlier sample
+            b = buf[best]
+            cc = buf[best - 1]  # later sample
+            den = a - 2.0 * b + cc
+            if den < 0.0:
+                d = 0.5 * (a - cc) / den
+                d = min(0.5, max(-0.5, d))
+        out_t[c] = base + end - best + d
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Tunable constants of the beat detector (times in seconds).
+
+    Attributes
+    ----------
+    thr_frac : float
+        A candidate's rise must reach this fraction of the recent beat amplitude.
+    refractory_s, refractory_frac : float
+        No beat within ``max(refractory_s, refractory_frac * IBI)`` of the last one
+        (0.27 s: 220 bpm).
+    lookahead_s, lookahead_frac : float
+        A candidate is final after ``min(max(lookahead_frac * IBI, 0.15 s), lookahead_s)``
+        without a higher maximum.
+    timing_low_hz, timing_high_hz : float
+        Band of the timing copy (smoother than the detection band: sensor noise moves
+        the maximum of the flat systolic top).
+    refine_span_s : float
+        Length of the local backward (zero-phase) pass after each candidate; also the
+        latency of a beat.
+    """
+
+    thr_frac: float = 0.45
+    refractory_s: float = 0.27
+    refractory_frac: float = 0.55
+    lookahead_s: float = 0.35
+    lookahead_frac: float = 0.45
+    timing_low_hz: float = 0.5
+    timing_high_hz: float = 4.0
+    refine_span_s: float = 1.2
+
+
+class BeatDetector:
+    """Streaming beat detector; owns the state the numba kernels work on.
+
+    Parameters
+    ----------
+    fs : float
+        Sample rate in Hz.
+    params : DetectorParams, optional
+
+    Notes
+    -----
+    :meth:`process` takes the detection chunk (band-passed, blood-volume-up polarity)
+    and the raw chunk (same polarity, for the timing copy). It returns the beats whose
+    timing window is complete, as times in samples from the stream start (float,
+    refined below one sample), so beats come out ``refine_span_s`` late. After
+    :meth:`skip` (samples lost) or :meth:`reset` the pending beats are dropped.
+    """
+
+    def __init__(self, fs: float, params: DetectorParams | None = None) -> None:
+        self.fs = float(fs)
+        self.p = params or DetectorParams()
+        self.timing = BandpassFilter(self.fs, self.p.timing_low_hz, self.p.timing_high_hz, 2)
+        self.span = max(4, int(round(self.p.refine_span_s * self.fs)))
+        self.search_lo = max(2, int(round(0.15 * self.fs)))
+        self.search_hi = max(2, int(round(0.1 * self.fs)))
+        self.state = np.zeros(_NSTATE)
+        self.ring = np.zeros(_NRING)
+        self.n_seen = 0
+        self._ybp = np.zeros(0)
+        self._bp_base = 0
+        self._ys = np.zeros(0)
+        self._ys_base = 0
+        self._pend_idx = np.zeros(0)
+        self._pend_amp = np.zeros(0)
+        self._amp0 = 0.0
+        self.reset()
+
+    # -- state ------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget beats, candidates and filter state (after a gap); time base is kept."""
+        st = self.state
+        if st[_NAMP] > 0:
+            self._amp0 = float(np.median(self.ring[: int(min(st[_NAMP], _NRING))]))
+        st[:] = 0.0
+        st[_CAND] = -1.0
+        st[_LAST] = -1.0
+        st[_TROUGH] = np.inf
+        st[_TROUGH_AFTER] = np.inf
+        st[_AMP0] = self._amp0
+        self.ring[:] = 0.0
+        self.timing.reset()
+        self._ybp = np.zeros(0)
+        self._bp_base = self.n_seen
+        self._ys = np.zeros(0)
+        self._ys_base = self.n_seen
+        self._pend_idx = np.zeros(0)
+        self._pend_amp = np.zeros(0)
+
+    def set_amplitude(self, amp0: float) -> None:
+        """Beat amplitude (rise, band-passed units) assumed before the first beat."""
+        self._amp0 = float(amp0)
+        self.state[_AMP0] = self._amp0
+
+    @property
+    def amplitude(self) -> float:
+        """Current beat amplitude estimate (median of the last rises)."""
+        n = int(self.state[_NAMP])
+        if n == 0:
+            return float(self.state[_AMP0])
+        return float(np.median(self.ring[: min(n, _NRING)]))
+
+    @property
+    def ibi_s(self) -> float:
+        """Running inter-beat interval estimate in s (0 before two beats)."""
+        return float(self.state[_IBI] / self.fs)
+
+    def skip(self, n: int) -> None:
+        """Advance time by ``n`` lost samples; forgets state (no beat spans the gap)."""
+        self.n_seen += int(n)
+        self.reset()
+
+    # -- processing ---------------------------------------------------------
+    def process(self, ybp: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feed aligned chunks; return (beat times in samples, beat rises) now final.
+
+        Parameters
+        ----------
+        ybp : ndarray
+            Band-passed chunk (detection), blood-volume-up polarity.
+        x : ndarray
+            Raw chunk, same polarity and length (timing copy is filtered here).
+        """
+        ybp = np.ascontiguousarray(ybp, dtype=np.float64).ravel()
+        ys_new = self.timing.process(x)
+        p = self.p
+        start = self._ybp.size
+        bp = np.concatenate([self._ybp, ybp])
+        cap = ybp.size // 2 + 2
+        out_i = np.empty(cap)
+        out_a = np.empty(cap)
+        n = _detect(bp, start, self._bp_base, self.state, self.ring, self.fs, p.thr_frac,
+                    p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, out_i, out_a)
+        self.n_seen += ybp.size
+        keep = min(bp.size, 4)
+        self._ybp = bp[bp.size - keep:].copy()
+        self._bp_base = self.n_seen - keep
+        self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
+        self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
+        ys = np.concatenate([self._ys, ys_new])
+        ready = (self._pend_idx + self.span) < self.n_seen
+        # candidates too close to the start of the timing buffer cannot be refined
+        ok = (self._pend_idx - self.search_lo - 1) >= self._ys_base
+        self._pend_idx, self._pend_amp, t, a = self._release(ys, ready, ok)
+        keep = min(ys.size, self.span + self.search_lo + int(p.lookahead_s * self.fs) + 8)
+        self._ys_base = self.n_seen - keep
+        self._ys = ys[ys.size - keep:].copy()
+        return t, a
+
+    def _release(self, ys, ready, ok):
+        go = ready & ok
+        idx = np.ascontiguousarray(self._pend_idx[go])
+        t = np.empty(idx.size)
+        if idx.size:
+            _refine(ys, self._ys_base, idx, self.timing.sos, self.span, self.search_lo,
+                    self.search_hi, t)
+        a = self._pend_amp[go]
+        pending = ~ready
+        return self._pend_idx[pending], self._pend_amp[pending], t, a
