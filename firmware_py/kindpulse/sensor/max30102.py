@@ -159,6 +159,7 @@ class _DrainState:
     last_drain_s: float = 0.0
     pending_lost: int = 0  # from a failed transfer that could not be undone
     led_changed: bool = False
+    resync: bool = False  # RD_PTR must be rewritten before the next FIFO read
 
 
 class MAX30102:
@@ -332,6 +333,9 @@ class MAX30102:
         if status & R.INT_PWR_RDY:
             return self._recover_power_loss(flags)
         wr, ovf, rd = self.read_registers(R.FIFO_WR_PTR, 3)
+        if st.resync:
+            self.write_register(R.FIFO_RD_PTR, rd)
+            st.resync = False
         n = (wr - rd) % R.FIFO_DEPTH
         if n == 0 and (ovf > 0 or status & R.INT_A_FULL):
             n = R.FIFO_DEPTH
@@ -381,15 +385,21 @@ class MAX30102:
         return np.frombuffer(bytes(read), dtype=np.uint8)
 
     def _after_failed_transfer(self, n: int, rd: int) -> None:
-        """Undo a broken FIFO read by rewinding RD_PTR (DS p16-17), when that is exact."""
-        s = self.settings
-        if not s.rollover and n < R.FIFO_DEPTH:
-            try:
+        """Recover from a broken FIFO read. The chip may have stopped mid-sample, so RD_PTR is
+        always written (which restarts at a sample's first byte). Without rollover it is rewound
+        to where the read began (DS p16-17) and nothing is lost; with rollover the samples the
+        chip popped are counted as lost (old ones may already be overwritten)."""
+        st = self._state
+        try:
+            if not self.settings.rollover and n < R.FIFO_DEPTH:
                 self.write_register(R.FIFO_RD_PTR, rd)
                 return
-            except SensorError:
-                pass
-        self._state.pending_lost += n  # those samples are gone; the next batch shows the gap
+            rd_now = self.read_register(R.FIFO_RD_PTR)
+            self.write_register(R.FIFO_RD_PTR, rd_now)
+            st.pending_lost += (rd_now - rd) % R.FIFO_DEPTH or n
+        except SensorError:
+            st.pending_lost += n
+            st.resync = True  # realign at the next drain
 
     def _recover_power_loss(self, flags: dict[str, bool]) -> FifoBatch:
         """PWR_RDY: the chip browned out and came back with POR values; configure it again."""

@@ -311,8 +311,9 @@ class EmulatedMAX30102:
         elif addr == 0x05:
             self._ovf = v & 0x1F
         elif addr == 0x06:
-            self._rd = v & 0x1F
-            self._count = (self._wr - self._rd) % R.FIFO_DEPTH
+            if v & 0x1F != self._rd:  # rewriting the same value only realigns the byte position
+                self._rd = v & 0x1F
+                self._count = (self._wr - self._rd) % R.FIFO_DEPTH
             self._byte_pos = 0
         elif addr == 0x09:
             if v & R.MODE_RESET:
