@@ -14,10 +14,13 @@ The classic Lomb-Scargle power (Scargle 1982, with the time offset tau) is
 For evenly sampled data at a Fourier frequency this is |X_k|^2 / N, so by
 Parseval the one-sided density
 
-    S(f) = (2 T / N) P(f)    [ms^2/Hz],   T = span * N / (N - 1)
+    S(f) = (2 T / N) P(f)    [ms^2/Hz]
 
 integrates over 0..Nyquist to the variance of x, and a sinusoid of amplitude
-A ms puts A^2/2 ms^2 into the band that holds it. Band power is the integral
+A ms puts A^2/2 ms^2 into the band that holds it. T is the time the N samples
+cover, N / (mean sample rate): for an NN series the sum of the NN intervals,
+which stays right when a gap removes samples (the span would overstate T by
+the gap); for a generic series span * N / (N - 1). Band power is the integral
 of S over the band (midpoint rule on a grid of at least ``oversample`` points
 per 1/T, see :func:`band_grid`).
 
@@ -89,7 +92,9 @@ def _as_series(t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t, v
 
 
-def lomb_psd(t_s: np.ndarray, x_ms: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
+def lomb_psd(
+    t_s: np.ndarray, x_ms: np.ndarray, freqs_hz: np.ndarray, covered_s: float | None = None
+) -> np.ndarray:
     """One-sided Lomb-Scargle power spectral density in ms^2/Hz.
 
     Parameters
@@ -100,12 +105,15 @@ def lomb_psd(t_s: np.ndarray, x_ms: np.ndarray, freqs_hz: np.ndarray) -> np.ndar
         Values in ms (NN intervals). The mean is removed here.
     freqs_hz : ndarray, shape (m,)
         Frequencies in Hz, all > 0.
+    covered_s : float, optional
+        Time T covered by the samples, s (for NN: sum of the intervals). Default
+        ``span * N / (N - 1)``, right for a series without gaps.
 
     Returns
     -------
     ndarray, shape (m,)
-        S(f) = (2 T / N) P_LS(f) in ms^2/Hz with T = span * N / (N - 1), so that
-        the integral over 0..Nyquist is the variance of ``x_ms`` (see module notes).
+        S(f) = (2 T / N) P_LS(f) in ms^2/Hz, so that the integral over 0..Nyquist
+        is the variance of ``x_ms`` (see module notes).
     """
     t, v = _as_series(t_s, x_ms)
     f = np.ascontiguousarray(freqs_hz, dtype=np.float64)
@@ -119,7 +127,7 @@ def lomb_psd(t_s: np.ndarray, x_ms: np.ndarray, freqs_hz: np.ndarray) -> np.ndar
         raise InputError("sample times must span a positive duration")
     out = np.empty(f.shape[0])
     _lomb_power(t - t[0], v - v.mean(), f, out)
-    big_t = span * n / (n - 1)
+    big_t = span * n / (n - 1) if covered_s is None else float(covered_s)
     return out * (2.0 * big_t / n)
 
 
@@ -191,7 +199,7 @@ def band_powers(
     lf_grid = band_grid(span, lf_hz)
     hf_grid = band_grid(span, hf_hz)
     grid = np.concatenate((lf_grid, hf_grid))
-    psd = lomb_psd(t, v, grid)
+    psd = lomb_psd(t, v, grid, covered_s=float(v.sum()) * 0.001)
     n_lf = lf_grid.shape[0]
     lf = float(psd[:n_lf].sum() * (lf_hz[1] - lf_hz[0]) / n_lf)
     hf = float(psd[n_lf:].sum() * (hf_hz[1] - hf_hz[0]) / hf_grid.shape[0])
