@@ -49,7 +49,7 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 
 @kernel
-def _detect(ybp, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
+def _detect(ybp, bad, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
             out_idx, out_amp):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
@@ -62,6 +62,12 @@ def _detect(ybp, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s,
     for i in range(start, n):
         g = base + i
         v = ybp[i]
+        if bad[i]:
+            st[_CAND] = -1.0
+            st[_LAST] = -1.0
+            st[_TROUGH] = np.inf
+            st[_TROUGH_AFTER] = np.inf
+            continue
         ibi = st[_IBI]
         if ibi <= 0.0:
             ibi = fs  # 60 bpm until we know better
@@ -114,19 +120,23 @@ def _detect(ybp, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s,
 
 
 @kernel
-def _refine(ys, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: no cover - compiled
+def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: no cover - compiled
     """Zero-phase peak time of each candidate: backward pass of ``sos`` over the causal
-    output ``ys`` from cand + span down to cand - search_lo, then argmax in
-    [cand - search_lo, cand + search_hi] and a three-point parabola.
+    output ``ys`` from cand + span (or the sample before the next bad one) down to
+    cand - search_lo, then argmax in [cand - search_lo, cand + search_hi] and a
+    three-point parabola.
 
     ``ys[q]`` is global sample base + q. Times are written in samples (global)."""
     n_sec = sos.shape[0]
-    m = span + search_lo + 1
-    buf = np.empty(m)
+    buf = np.empty(span + search_lo + 1)
     z = np.empty((n_sec, 2))
     for c in range(cand.shape[0]):
         j = int(cand[c]) - base
         end = j + span
+        for q in range(j + search_hi + 2, j + span + 1):
+            if bad[q]:
+                end = q - 1
+                break
         x0 = ys[end]
         # steady state for a constant input x0 (the reversed signal starts there)
         u = x0
@@ -135,6 +145,7 @@ def _refine(ys, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: 
             z[s, 1] = sos[s, 2] * u - sos[s, 5] * y
             z[s, 0] = sos[s, 1] * u - sos[s, 4] * y + z[s, 1]
             u = y
+        m = end - j + search_lo + 1
         for q in range(m):  # buf[q] is the backward output at local index end - q
             v = ys[end - q]
             for s in range(n_sec):
@@ -143,8 +154,8 @@ def _refine(ys, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: 
                 z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
                 v = y
             buf[q] = v
-        qa = span - search_hi  # buf index of cand + search_hi
-        qb = span + search_lo - 1  # keep one neighbour on each side
+        qa = end - j - search_hi  # buf index of cand + search_hi
+        qb = end - j + search_lo - 1  # keep one neighbour on each side
         best = qa
         for q in range(qa, qb + 1):
             if buf[q] > buf[best]:
@@ -189,8 +200,8 @@ class DetectorParams:
     lookahead_s: float = 0.35
     lookahead_frac: float = 0.45
     timing_low_hz: float = 0.5
-    timing_high_hz: float = 4.0
-    refine_span_s: float = 1.2
+    timing_high_hz: float = 5.0
+    refine_span_s: float = 1.5
 
 
 class BeatDetector:
@@ -224,6 +235,7 @@ class BeatDetector:
         self._ybp = np.zeros(0)
         self._bp_base = 0
         self._ys = np.zeros(0)
+        self._ysbad = np.zeros(0, dtype=np.bool_)
         self._ys_base = 0
         self._pend_idx = np.zeros(0)
         self._pend_amp = np.zeros(0)
@@ -247,6 +259,7 @@ class BeatDetector:
         self._ybp = np.zeros(0)
         self._bp_base = self.n_seen
         self._ys = np.zeros(0)
+        self._ysbad = np.zeros(0, dtype=np.bool_)
         self._ys_base = self.n_seen
         self._pend_idx = np.zeros(0)
         self._pend_amp = np.zeros(0)
@@ -275,7 +288,7 @@ class BeatDetector:
         self.reset()
 
     # -- processing ---------------------------------------------------------
-    def process(self, ybp: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def process(self, ybp: np.ndarray, x: np.ndarray, bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Feed aligned chunks; return (beat times in samples, beat rises) now final.
 
         Parameters
@@ -284,16 +297,21 @@ class BeatDetector:
             Band-passed chunk (detection), blood-volume-up polarity.
         x : ndarray
             Raw chunk, same polarity and length (timing copy is filtered here).
+        bad : ndarray of bool, optional
+            Samples of an unusable stretch: no beat there, none bridging it.
         """
         ybp = np.ascontiguousarray(ybp, dtype=np.float64).ravel()
         ys_new = self.timing.process(x)
         p = self.p
         start = self._ybp.size
         bp = np.concatenate([self._ybp, ybp])
+        mask = np.zeros(bp.size, dtype=np.bool_)
+        if bad is not None:
+            mask[start:] = np.asarray(bad, dtype=np.bool_).ravel()
         cap = ybp.size // 2 + 2
         out_i = np.empty(cap)
         out_a = np.empty(cap)
-        n = _detect(bp, start, self._bp_base, self.state, self.ring, self.fs, p.thr_frac,
+        n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, out_i, out_a)
         self.n_seen += ybp.size
         keep = min(bp.size, 4)
@@ -302,21 +320,23 @@ class BeatDetector:
         self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
         self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
         ys = np.concatenate([self._ys, ys_new])
+        ysbad = np.concatenate([self._ysbad, mask[start:]])
         ready = (self._pend_idx + self.span) < self.n_seen
         # candidates too close to the start of the timing buffer cannot be refined
         ok = (self._pend_idx - self.search_lo - 1) >= self._ys_base
-        self._pend_idx, self._pend_amp, t, a = self._release(ys, ready, ok)
+        self._pend_idx, self._pend_amp, t, a = self._release(ys, ysbad, ready, ok)
         keep = min(ys.size, self.span + self.search_lo + int(p.lookahead_s * self.fs) + 8)
         self._ys_base = self.n_seen - keep
         self._ys = ys[ys.size - keep:].copy()
+        self._ysbad = ysbad[ysbad.size - keep:].copy()
         return t, a
 
-    def _release(self, ys, ready, ok):
+    def _release(self, ys, ysbad, ready, ok):
         go = ready & ok
         idx = np.ascontiguousarray(self._pend_idx[go])
         t = np.empty(idx.size)
         if idx.size:
-            _refine(ys, self._ys_base, idx, self.timing.sos, self.span, self.search_lo,
+            _refine(ys, ysbad, self._ys_base, idx, self.timing.sos, self.span, self.search_lo,
                     self.search_hi, t)
         a = self._pend_amp[go]
         pending = ~ready

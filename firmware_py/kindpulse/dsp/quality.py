@@ -1,0 +1,203 @@
+"""Signal quality of finger PPG, block by block.
+
+The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample indices
+(so chunking does not change the result). Each block gets flags:
+
+``no_signal``
+    Flat line (no change at all), or with a known ADC full scale a DC level below
+    ``no_finger_frac`` of it (a MAX30102 without a finger reads ambient light: a few
+    hundred counts of 262 143), or no pulsatile amplitude (band-passed peak-to-peak below
+    ``weak_frac`` of the reference amplitude).
+``saturation``
+    A raw sample within ``sat_frac`` of the full scale (or at 0): the ADC is railed.
+``clipping``
+    A plateau: at least ``clip_run_s`` of identical raw samples at a local extreme.
+``motion``
+    Band-passed peak-to-peak of the block above ``motion_k`` times the reference amplitude (the
+    median of the last good blocks): the pulse is swamped.
+
+Beats are usable only away from flagged blocks (``margin_before_s`` before and
+``margin_after_s`` after, for filter ringing); see :mod:`kindpulse.dsp.pipeline`.
+Sample rates below :data:`MIN_HRV_FS` (25 Hz; Choi & Shin 2017, Physiol Meas 38:586)
+are refused for HRV.
+
+References
+----------
+Béres & Hejjel (2021), BSPC 68:102589; Elgendi (2016), Bioengineering 3:21 (PPG quality).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kindpulse.dsp._numba import kernel
+
+__all__ = ["FLAG_NAMES", "MIN_HRV_FS", "QualityParams", "QualityTracker", "block_features"]
+
+MIN_HRV_FS = 25.0
+
+NO_SIGNAL, SATURATION, CLIPPING, MOTION = 1, 2, 4, 8
+FLAG_NAMES = {NO_SIGNAL: "no_signal", SATURATION: "saturation", CLIPPING: "clipping", MOTION: "motion"}
+
+# block feature columns
+_F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP = range(7)
+_NFEAT = 7
+
+
+@kernel
+def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, out):  # pragma: no cover - compiled
+    """Features of consecutive whole blocks of ``block`` samples.
+
+    Parameters
+    ----------
+    raw : ndarray
+        Raw samples (as recorded, before any polarity flip).
+    ybp : ndarray
+        Band-passed samples, aligned with ``raw``.
+    block : int
+        Samples per block; ``raw.size // block`` blocks are measured.
+    full_scale : float
+        ADC full scale in counts, or <= 0 when unknown.
+    sat_frac : float
+        A sample at or above ``(1 - sat_frac) * full_scale`` (or <= 0) is saturated.
+    clip_run : int
+        Identical samples in a row at a local extreme that count as clipping.
+    out : ndarray, shape (n_blocks, 7)
+        min, max, mean of raw; min, max of ybp; saturated samples; clipping runs.
+    """
+    nb = raw.shape[0] // block
+    for b in range(nb):
+        lo = b * block
+        mn = raw[lo]
+        mx = raw[lo]
+        acc = 0.0
+        ymn = ybp[lo]
+        ymx = ybp[lo]
+        sat = 0.0
+        clip = 0.0
+        run = 1
+        for i in range(lo, lo + block):
+            v = raw[i]
+            mn = min(mn, v)
+            mx = max(mx, v)
+            acc += v
+            ymn = min(ymn, ybp[i])
+            ymx = max(ymx, ybp[i])
+            if full_scale > 0.0 and (v >= (1.0 - sat_frac) * full_scale or v <= 0.0):
+                sat += 1.0
+            if i > lo and v == raw[i - 1]:
+                run += 1
+            else:
+                if run >= clip_run and i - run - 1 >= lo:
+                    before = raw[i - run - 1]
+                    if (before < raw[i - 1] and v < raw[i - 1]) or (before > raw[i - 1] and v > raw[i - 1]):
+                        clip += 1.0
+                run = 1
+        out[b, 0] = mn
+        out[b, 1] = mx
+        out[b, 2] = acc / block
+        out[b, 3] = ymn
+        out[b, 4] = ymx
+        out[b, 5] = sat
+        out[b, 6] = clip
+
+
+@dataclass(frozen=True)
+class QualityParams:
+    """Thresholds of the quality flags (see the module docstring)."""
+
+    block_s: float = 0.5
+    sat_frac: float = 0.002
+    no_finger_frac: float = 0.02
+    clip_run_s: float = 0.06
+    motion_k: float = 2.2
+    weak_frac: float = 0.12
+    ref_blocks: int = 15
+    min_ref_blocks: int = 4
+    relearn_blocks: int = 20
+    margin_before_s: float = 1.0
+    margin_after_s: float = 1.0
+
+
+class QualityTracker:
+    """Block-wise quality flags of a stream; owns the reference amplitude.
+
+    Parameters
+    ----------
+    fs : float
+        Sample rate in Hz.
+    full_scale : float, optional
+        ADC full scale in counts (``2**18 - 1`` for the MAX30102); enables the
+        saturation and no-finger (DC) checks.
+    params : QualityParams, optional
+    """
+
+    def __init__(self, fs: float, full_scale: float | None = None, params: QualityParams | None = None) -> None:
+        self.fs = float(fs)
+        self.p = params or QualityParams()
+        self.block = max(4, int(round(self.p.block_s * self.fs)))
+        self.full_scale = float(full_scale) if full_scale else 0.0
+        self.clip_run = max(3, int(round(self.p.clip_run_s * self.fs)))
+        self._ref = np.zeros(self.p.ref_blocks)
+        self._n_ref = 0
+        self._n_bad_amp = 0
+
+    @property
+    def reference_amplitude(self) -> float:
+        """Median band-passed peak-to-peak of recent good blocks (0 before any)."""
+        n = min(self._n_ref, self._ref.size)
+        return float(np.median(self._ref[:n])) if n else 0.0
+
+    def measure(self, raw: np.ndarray, ybp: np.ndarray) -> np.ndarray:
+        """Flags of the whole blocks in ``raw`` (length a multiple of the block).
+
+        Returns
+        -------
+        ndarray of int64, one bit field per block (see :data:`FLAG_NAMES`).
+        """
+        nb = raw.size // self.block
+        feats = np.empty((nb, _NFEAT))
+        block_features(np.ascontiguousarray(raw, dtype=np.float64), np.ascontiguousarray(ybp, dtype=np.float64),
+                       self.block, self.full_scale, self.p.sat_frac, self.clip_run, feats)
+        flags = np.zeros(nb, dtype=np.int64)
+        p = self.p
+        for b in range(nb):  # one iteration per block (0.5 s), not per sample
+            mn, mx, mean, ymn, ymx, sat, clip = feats[b]
+            ptp = ymx - ymn
+            f = 0
+            if mx == mn or (self.full_scale > 0 and mean < p.no_finger_frac * self.full_scale):
+                f |= NO_SIGNAL
+            if sat > 0:
+                f |= SATURATION
+            if clip > 0:
+                f |= CLIPPING
+            ref = self.reference_amplitude
+            amp_bad = False
+            if self._n_ref >= p.min_ref_blocks and f == 0:
+                if ptp > p.motion_k * ref:
+                    f |= MOTION
+                    amp_bad = True
+                elif ptp < p.weak_frac * ref:
+                    f |= NO_SIGNAL
+                    amp_bad = True
+            self._n_bad_amp = self._n_bad_amp + 1 if amp_bad else 0
+            if self._n_bad_amp >= p.relearn_blocks:  # a lasting new level: learn it again
+                self._n_ref = 0
+                self._n_bad_amp = 0
+            if f == 0:
+                self._ref[self._n_ref % self._ref.size] = ptp
+                self._n_ref += 1
+            flags[b] = f
+        return flags
+
+    def reset_reference(self) -> None:
+        """Forget the reference amplitude and block history (after a gap)."""
+        self._n_ref = 0
+        self._n_bad_amp = 0
+
+
+def flag_names(flags: int) -> list[str]:
+    """Names of the bits set in ``flags``."""
+    return [name for bit, name in FLAG_NAMES.items() if flags & bit]
