@@ -7,26 +7,7 @@ from luma.core.render import canvas
 
 from kindpulse.errors import ConfigError
 from kindpulse.sensor.display import DisplayError, make_display
-from kindpulse.sim import EmulatedBus, EmulatedMAX30102, VirtualClock
-
-
-class RecordingOLED:
-    """Accepts writes at 0x3C and keeps them: first byte 0x00 = commands, 0x40 = data."""
-
-    present = True
-
-    def __init__(self):
-        self.commands: list[int] = []
-        self.data_bytes = 0
-
-    def i2c_write(self, data: bytes) -> None:
-        if data[0] == 0x00:
-            self.commands += list(data[1:])
-        elif data[0] == 0x40:
-            self.data_bytes += len(data) - 1
-
-    def i2c_read(self, n: int) -> bytes:
-        return bytes(n)
+from kindpulse.sim import EmulatedBus, EmulatedMAX30102, RecordingDevice, VirtualClock
 
 
 def test_dummy_captures_frames():
@@ -45,7 +26,7 @@ def test_dummy_rotation_swaps_the_canvas():
 @pytest.mark.parametrize("kind", ["ssd1306", "sh1106"])
 def test_oled_on_a_shared_bus_with_the_sensor(kind):
     clock = VirtualClock()
-    oled = RecordingOLED()
+    oled = RecordingDevice()
     bus = EmulatedBus({0x57: EmulatedMAX30102(clock=clock), 0x3C: oled})
     dev = make_display(kind, bus=bus)
     assert 0xAF in oled.commands  # display on, at the end of the init sequence

@@ -8,7 +8,7 @@
 """
 
 from kindpulse.clock import VirtualClock
-from kindpulse.sim.bus import EmulatedBus, Transaction
+from kindpulse.sim.bus import EmulatedBus, RecordingDevice, Transaction
 from kindpulse.sim.max30102 import EmulatedMAX30102
 from kindpulse.sim.pins import FakePins
 from kindpulse.sim.sources import (
@@ -27,6 +27,7 @@ __all__ = [
     "PPGSource",
     "RampSource",
     "RecordedSource",
+    "RecordingDevice",
     "SyntheticSource",
     "Transaction",
     "VirtualClock",

@@ -59,6 +59,25 @@ class _Fault:
     hits: int = field(default=0)
 
 
+class RecordingDevice:
+    """A write-mostly device that records what it is sent: stands in for the SSD1306/SH1106
+    OLED at 0x3C (control byte 0x00 = commands, 0x40 = display data)."""
+
+    def __init__(self) -> None:
+        self.present = True
+        self.commands: list[int] = []
+        self.data_bytes = 0
+
+    def i2c_write(self, data: bytes) -> None:
+        if data[:1] == b"\x00":
+            self.commands += list(data[1:])
+        elif data[:1] == b"\x40":
+            self.data_bytes += len(data) - 1
+
+    def i2c_read(self, n: int) -> bytes:
+        return bytes(n)
+
+
 def _oserror(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
@@ -198,4 +217,4 @@ class EmulatedBus:
         self.close()
 
 
-__all__ = ["EmulatedBus", "I2CDevice", "Transaction", "i2c_msg"]
+__all__ = ["EmulatedBus", "I2CDevice", "RecordingDevice", "Transaction", "i2c_msg"]

@@ -56,7 +56,7 @@ class EmulatedMAX30102:
         reset_duration_s: float = 0.0,
     ) -> None:
         self.clock = clock
-        self.source: PPGSource = source if source is not None else SyntheticSource.resting(8 * 3600.0)
+        self._source: PPGSource = source if source is not None else SyntheticSource.resting(8 * 3600.0)
         self.rev_id = rev_id
         self.die_temp_c = die_temp_c
         self.ambient_na = ambient_na
@@ -87,6 +87,17 @@ class EmulatedMAX30102:
         self._tfrac = 0
         self._reset_until: float | None = None
         self._new_epoch()
+
+    @property
+    def source(self) -> PPGSource:
+        return self._source
+
+    @source.setter
+    def source(self, value: PPGSource) -> None:
+        """Swap what the photodiode sees (a new finger, a recording); takes effect at once."""
+        self._sync()
+        self._source = value
+        self._cache = None
 
     @property
     def present(self) -> bool:
@@ -194,7 +205,7 @@ class EmulatedMAX30102:
         if c is None or k_first < self._cache_k0 or k_first + n > self._cache_k0 + c[0].size:
             size = max(n, _PREFETCH)
             t = self._t_epoch + np.arange(k_first, k_first + size, dtype=np.float64) / self._rate
-            red, ir = self.source.sample(t)
+            red, ir = self._source.sample(t)
             c = self._cache = (np.asarray(red, dtype=np.float64), np.asarray(ir, dtype=np.float64))
             self._cache_k0 = k_first
         i = k_first - self._cache_k0
