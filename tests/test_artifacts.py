@@ -67,8 +67,8 @@ def inject(beats: np.ndarray, seed: int, n_art: int):
     return out, np.array(missed), np.array(extra), np.array(ectopic)
 
 
-def stream_in_chunks(beats: np.ndarray, sizes, gap_after=()) -> NNBatch:
-    s = NNStream()
+def stream_in_chunks(beats: np.ndarray, sizes, gap_after=(), **kwargs) -> NNBatch:
+    s = NNStream(**kwargs)
     parts = []
     gaps = sorted(set(int(g) for g in gap_after))
     i = 0
@@ -156,13 +156,28 @@ def test_correct_beats_matches_naive_reference():
     seed=st.integers(0, 10_000),
     sizes=st.lists(st.integers(1, 12), min_size=1, max_size=8),
     gaps=st.lists(st.integers(0, 399), max_size=3),
+    lookahead=st.sampled_from([0, 2, 5, 8]),
 )
-def test_any_chunking_equals_batch(seed, sizes, gaps):
+def test_any_chunking_equals_batch(seed, sizes, gaps, lookahead):
     beats, *_ = inject(synth_beats(400, seed % 7), seed, 10)
     gaps = [g for g in gaps if g < len(beats)]
     mask = np.zeros(len(beats), dtype=bool)
     mask[gaps] = True
-    assert_same(stream_in_chunks(beats, sizes, gaps), correct_beats(beats, gap_after=mask))
+    assert_same(
+        stream_in_chunks(beats, sizes, gaps, lookahead_beats=lookahead),
+        correct_beats(beats, gap_after=mask, lookahead_beats=lookahead),
+    )
+
+
+def test_long_stream_with_buffer_trimming_equals_batch():
+    # 2000 beats: the stream drops old history many times; output must not change
+    beats, *_ = inject(synth_beats(2000, 12), 12, 60)
+    batch = correct_beats(beats, gap_after=np.array([700, 1500]))
+    assert_same(stream_in_chunks(beats, [3, 1, 7, 2], [700, 1500]), batch)
+    # and a plain-Python reference agrees on the whole hour-like run
+    kept, nn_t, nn = naive.correct(beats, gap_after=[700, 1500])
+    np.testing.assert_array_equal(batch.beats_s, kept)
+    np.testing.assert_array_equal(batch.nn_t_s, nn_t)
 
 
 @pytest.mark.parametrize("source", ["synthetic", "systole"])
