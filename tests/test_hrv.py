@@ -225,3 +225,10 @@ def test_all_keys_present_and_finite_on_a_long_window():
     assert list(got) == list(HRV_KEYS)
     for k in HRV_KEYS:
         assert got[k] is not None and math.isfinite(got[k]) and isinstance(got[k], float), k
+
+
+def test_norm_rejects_non_positive_sd():
+    with pytest.raises(InputError):
+        Norm(40.0, 0.0)
+    with pytest.raises(InputError):
+        Norm(float("nan"), 1.0)

@@ -78,6 +78,10 @@ class Norm:
     mean: float
     sd: float
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mean) and math.isfinite(self.sd) and self.sd > 0):
+            raise InputError(f"a norm needs a finite mean and a positive sd, got {self.mean}, {self.sd}")
+
 
 @dataclass(frozen=True)
 class Reference:
