@@ -58,13 +58,13 @@ class TriggerConfig:
     exit_pns_z: float = -0.5
     # Low HRV alone (a quiet afternoon, a different breathing pattern) is not acute
     # stress; the episodes we look for raise HR too.
-    enter_hr_rise_bpm: float = 5.0
-    exit_hr_rise_bpm: float = 2.0
+    enter_hr_rise_bpm: float = 8.0
+    exit_hr_rise_bpm: float = 4.0
     sustain_s: float = 120.0
-    # A 60-s window that first crosses the entry line already holds about half a
-    # window of the new state; credit it, so the prompt comes ~2 min after onset
-    # rather than 2 min after the window filled.
-    entry_credit_s: float = 30.0
+    # The first 60-s window to cross all entry lines already lies mostly inside the
+    # new state (SNS' lags: a HR ramp inside the window widens SD2 and lowers SI);
+    # credit 3/4 of it, so the prompt comes ~2 min after onset, not after onset + window.
+    entry_credit_s: float = 45.0
     # Poor signal or still hands in motion pause the sustain timer; longer than this resets it.
     max_pause_s: float = 60.0
     refractory_s: float = 1800.0
@@ -78,7 +78,7 @@ class TriggerConfig:
     # ... or motion for this long while the HR cannot be read.
     activity_motion_s: float = 30.0
     # HR and HRV take minutes to recover after exertion; that is not stress either.
-    activity_cooldown_s: float = 600.0
+    activity_cooldown_s: float = 1200.0
     quiet_start_s: int = field(init=False, repr=False)
     quiet_end_s: int = field(init=False, repr=False)
 
