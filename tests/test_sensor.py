@@ -304,9 +304,9 @@ def test_poll_waiter_keeps_the_fifo_from_filling():
     for _ in range(100):
         waiter.wait(1.0)
         b = sensor.drain()
-        assert b.lost == 0 and len(b) < 17
+        assert b.lost == 0 and len(b) == 16
         total += len(b)
-    assert total == 800
+    assert total == 1600
 
 
 # ---- LED current control -----------------------------------------------------------------------

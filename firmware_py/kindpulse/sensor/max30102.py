@@ -297,8 +297,9 @@ class MAX30102:
 
     @property
     def poll_interval_s(self) -> float:
-        """How often to drain without INT: at half the almost-full level, so the FIFO never fills."""
-        return max(1, self.settings.fifo_almost_full // 2) / self.output_rate_sps
+        """How often to drain without INT: every half FIFO (16 samples, 0.16 s at 100 sps), so a
+        wake-up up to that late still loses nothing."""
+        return (R.FIFO_DEPTH // 2) / self.output_rate_sps
 
     @property
     def led_currents_ma(self) -> tuple[float, float]:
