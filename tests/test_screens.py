@@ -19,15 +19,10 @@ from luma.core.render import canvas
 from PIL import Image, ImageChops, ImageDraw
 
 from kindpulse.ui import screens as S
-from kindpulse.ui.break_script import MAX_LINE_CHARS, breath_size, pacer, step_at
+from kindpulse.ui.break_script import MAX_LINE_CHARS, BreakConfig, step_at
 
 REF = Path(__file__).parent / "reference"
 TREND = tuple(38.0 + 6.0 * math.sin(i / 6.0) + 0.05 * i for i in range(60))
-
-
-def _break_view(t_s: float, hr: float) -> S.BreakView:
-    pos = step_at(t_s)
-    return S.BreakView(pos.step.title, pos.lines, pacer(t_s)[0], breath_size(t_s), pos.remaining_s, hr)
 
 
 SCREENS: dict[str, object] = {
@@ -39,9 +34,9 @@ SCREENS: dict[str, object] = {
     "poor_signal_motion": S.PoorSignalView(motion=True),
     "too_active": S.TooActiveView(hr_bpm=121),
     "prompt": S.PromptView(),
-    "break_arrive_inhale": _break_view(2.0, 78),
-    "break_notice_exhale": _break_view(55.0, 74),
-    "break_kindness_full": _break_view(134.0, 70),
+    "break_arrive_inhale": S.break_view_at(2.0, 78),
+    "break_notice_exhale": S.break_view_at(55.0, 74),
+    "break_kindness_full": S.break_view_at(134.0, 70),
     "result": S.ResultView(hr_before_bpm=84, hr_after_bpm=71, rmssd_before_ms=24, rmssd_after_ms=39),
     "snoozed": S.SnoozedView(until_hhmm="14:35"),
     "sensor_error": S.SensorErrorView(),
@@ -92,6 +87,14 @@ def test_breathing_bar_grows_with_the_inhale() -> None:
 
     widths = [bar_width(s) for s in (0.0, 0.25, 0.5, 1.0)]
     assert widths == sorted(widths) and widths[0] >= 10 and widths[-1] >= 118
+
+
+def test_break_view_follows_the_script() -> None:
+    v = S.break_view_at(55.0, 74)
+    assert v.title == "notice" and v.lines == step_at(55.0).lines and v.phase == "out"
+    assert v.remaining_s == 125.0 and v.hr_bpm == 74
+    short = S.break_view_at(5.0, None, BreakConfig(inhale_s=5, exhale_s=5))
+    assert short.phase == "out" and short.size == 1.0
 
 
 def test_gauge_fill_tracks_level() -> None:

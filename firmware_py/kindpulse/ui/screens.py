@@ -19,6 +19,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from kindpulse.ui.break_script import DEFAULT as DEFAULT_BREAK
+from kindpulse.ui.break_script import BreakConfig, breath_size, pacer, step_at
+
 WIDTH, HEIGHT = 128, 64
 FONT_DIR = Path(__file__).with_name("fonts")
 ON, OFF = 1, 0
@@ -93,6 +96,12 @@ class BreakView:
     size: float  # 0..1 (break_script.breath_size)
     remaining_s: float
     hr_bpm: float | None = None
+
+
+def break_view_at(t_s: float, hr_bpm: float | None = None, config: BreakConfig = DEFAULT_BREAK) -> BreakView:
+    """The break screen t_s seconds into the break (words, pacer, time left)."""
+    pos = step_at(t_s, config)
+    return BreakView(pos.step.title, pos.lines, pacer(t_s, config)[0], breath_size(t_s, config), pos.remaining_s, hr_bpm)
 
 
 @dataclass(frozen=True)
