@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kindpulse.clock import Clock, RealClock
-from kindpulse.errors import KindpulseError, SensorError
+from kindpulse.errors import KindpulseError
 from kindpulse.sensor import registers as R
 from kindpulse.sensor.max30102 import MAX30102, SensorSettings
 from kindpulse.sensor.pins import Button, Motor, Pins
 from kindpulse.sensor.wait import IntPinWaiter
 
-# Default wiring (BCM numbers, see hardware/README.md)
-INT_PIN, BUTTON_PIN, MOTOR_PIN = 17, 27, 18
+# Default wiring (BCM numbers, see hardware/README.md); the config file's [pins] win when present
+INT_PIN, BUTTON_PIN, MOTOR_PIN = 4, 17, 18
 OLED_ADDRESS = 0x3C
 GROUP_FIX = "sudo usermod -aG i2c,gpio $USER, then log in again"
 
@@ -163,7 +162,7 @@ def _motor_and_button(env: DoctorEnv, pins: Pins, add: Callable[[Check], None]) 
         add(Check(True, f"button on GPIO{env.button_pin} pressed ({presses[0]} press)"))
     else:
         add(Check(False, f"no button press on GPIO{env.button_pin} within {env.button_timeout_s:.0f} s",
-                         f"wire the button between GPIO{env.button_pin} (pin 13) and GND (pin 14)"))
+                         f"wire the button between GPIO{env.button_pin} and a GND pin (see hardware/README.md)"))
 
 
 def run_checks(env: DoctorEnv) -> list[Check]:
@@ -258,25 +257,44 @@ def sim_env(bus_number: int = 1, *, int_pin: int | None = INT_PIN, button_pin: i
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("doctor", help="check I2C, sensor, OLED, motor and button; say what to fix")
     p.add_argument("--sim", action="store_true", help="run every check against the emulator")
-    p.add_argument("--bus", type=int, default=1, help="I2C bus number (default 1: /dev/i2c-1)")
-    p.add_argument("--int-pin", type=int, default=INT_PIN, help=f"BCM pin of the sensor INT (default {INT_PIN})")
+    p.add_argument("--config", default=None, help="config file for the pins (default /etc/kindpulse/config.toml)")
+    p.add_argument("--bus", type=int, default=None, help="I2C bus number (default 1: /dev/i2c-1)")
+    p.add_argument("--int-pin", type=int, default=None, help=f"BCM pin of the sensor INT (default {INT_PIN})")
     p.add_argument("--no-int", action="store_true", help="INT is not wired")
-    p.add_argument("--button-pin", type=int, default=BUTTON_PIN, help=f"BCM pin (default {BUTTON_PIN})")
-    p.add_argument("--motor-pin", type=int, default=MOTOR_PIN, help=f"BCM pin (default {MOTOR_PIN})")
+    p.add_argument("--button-pin", type=int, default=None, help=f"BCM pin (default {BUTTON_PIN})")
+    p.add_argument("--motor-pin", type=int, default=None, help=f"BCM pin (default {MOTOR_PIN})")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    int_pin = None if args.no_int else args.int_pin
-    if args.sim:
-        env = sim_env(args.bus, int_pin=int_pin, button_pin=args.button_pin, motor_pin=args.motor_pin)
-    else:
-        env = real_env(args.bus, int_pin, args.button_pin, args.motor_pin)
+def _configured(args: argparse.Namespace) -> tuple[int, int | None, int, int]:
+    """(bus, int_pin, button_pin, motor_pin): command line, else config file, else defaults."""
+    bus, int_pin, button, motor = 1, INT_PIN, BUTTON_PIN, MOTOR_PIN
     try:
-        results = run_checks(env)
-    except (KindpulseError, SensorError) as exc:  # should not happen: checks catch their own
-        print(f"FAIL doctor stopped: {exc}", file=sys.stderr)
-        return 1
+        from kindpulse.config import load_config
+
+        cfg = load_config(args.config, required=args.config is not None)
+        bus = cfg.device.i2c_bus
+        int_pin = None if cfg.pins.int_pin < 0 else cfg.pins.int_pin
+        button, motor = cfg.pins.button_pin, cfg.pins.motor_pin
+    except (ImportError, AttributeError):  # config module not there (yet): defaults
+        pass
+    if args.bus is not None:
+        bus = args.bus
+    if args.int_pin is not None:
+        int_pin = args.int_pin
+    if args.no_int:
+        int_pin = None
+    return (bus, int_pin, args.button_pin if args.button_pin is not None else button,
+            args.motor_pin if args.motor_pin is not None else motor)
+
+
+def run(args: argparse.Namespace) -> int:
+    bus, int_pin, button, motor = _configured(args)
+    if args.sim:
+        env = sim_env(bus, int_pin=int_pin, button_pin=button, motor_pin=motor)
+    else:
+        env = real_env(bus, int_pin, button, motor)
+    results = run_checks(env)
     return 0 if all(c.ok for c in results) else 1
 
 
