@@ -292,11 +292,16 @@ def test_stream_rejects_time_going_backwards():
 
 def test_latency_is_bounded_by_lookahead():
     beats = synth_beats(100, 9)
-    s = NNStream(lookahead_beats=5)
-    got = 0
-    for i in range(len(beats)):
-        got += len(s.push(beats[i : i + 1]).nn_ms)
-        if i >= 30:
-            # interval ending at beat i-7 (or earlier) is already out
-            assert got >= i - 7 - 2  # minus the few fallback/boundary intervals tolerated
-    assert got + len(s.flush().nn_ms) == len(correct_beats(beats).nn_ms)
+    for look in (2, 5):
+        final = correct_beats(beats, lookahead_beats=look)
+        s = NNStream(lookahead_beats=look)
+        got = []
+        for i in range(len(beats)):
+            got.extend(s.push(beats[i : i + 1]).nn_t_s)
+            # every NN interval ending at beat k <= i - (look + 1) is already out
+            due = final.nn_t_s[final.nn_t_s <= beats[max(i - look - 1, 0)]] if i > look else []
+            assert set(due) <= set(got)
+            # and nothing is out earlier than that
+            assert all(t <= beats[i - look - 1] for t in got)
+        got.extend(s.flush().nn_t_s)
+        np.testing.assert_array_equal(np.array(got), final.nn_t_s)

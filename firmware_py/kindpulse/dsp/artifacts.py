@@ -355,7 +355,7 @@ class NNStream:
     ----------
     lookahead_beats : int
         Intervals after n that may inform the label of n. An NN interval is final
-        once ``lookahead_beats + 2`` further beats have arrived (or at a gap / flush).
+        once ``lookahead_beats + 1`` further beats have arrived (or at a gap / flush).
     history_beats : int
         Length of the threshold windows (NeuroKit's 91).
     min_ibi_ms, max_ibi_ms : float
