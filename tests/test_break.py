@@ -107,3 +107,13 @@ def test_haptic_validation_and_scaling() -> None:
         haptics.validate(((0.0, 0.5),))
     assert haptics.scaled(haptics.PROMPT, 3.0)[0] == (0.18, 1.0)
     assert haptics.scaled(haptics.PROMPT, 0.5)[2] == (0.18, 0.225)
+
+
+def test_break_script_binds_its_config() -> None:
+    from kindpulse.ui.break_script import BreakScript
+
+    cfg = BreakConfig(inhale_s=5, exhale_s=5, arrive_s=20, notice_s=20, common_s=20, kindness_s=20, close_s=20)
+    s = BreakScript(cfg)
+    assert s.duration_s == 100 and s.cue_times_s == tuple(range(0, 100, 10))
+    assert s.pacer(6.0) == pacer(6.0, cfg) == ("out", 0.2)
+    assert s.step_at(45).step.key == "common" and s.breath_size(5.0) == 1.0

@@ -39,6 +39,7 @@ SCREENS: dict[str, object] = {
     "break_kindness_full": S.break_view_at(134.0, 70),
     "result": S.ResultView(hr_before_bpm=84, hr_after_bpm=71, rmssd_before_ms=24, rmssd_after_ms=39),
     "snoozed": S.SnoozedView(until_hhmm="14:35"),
+    "snoozed_no_time": S.SnoozedView(),
     "sensor_error": S.SensorErrorView(),
 }
 
@@ -128,3 +129,31 @@ def test_unknown_view_is_a_type_error() -> None:
 def test_break_line_limit_matches_the_font() -> None:
     assert S.font("6x12").getbbox("x" * MAX_LINE_CHARS)[2] <= S.WIDTH
     assert S.font("6x12").getbbox("x" * (MAX_LINE_CHARS + 1))[2] > S.WIDTH
+
+
+def test_choose_view_priorities() -> None:
+    from types import SimpleNamespace
+
+    from kindpulse.stress.baseline import BaselineState
+    from kindpulse.stress.trigger import TriggerStatus
+    from kindpulse.ui.break_script import BreakScript
+
+    ready = BaselineState(True, 1.0, 30)
+    calm = TriggerStatus("calm", 30.0, 0.1, 0.2, 1.0, 0.0, None)
+    ui = {"session": "idle", "finger": True, "usable": True, "baseline": ready, "trigger": calm,
+          "hr_bpm": 70.0, "rmssd_ms": 40.0, "rmssd_trend": (39.0, 40.0), "now_s": 100.0}
+    assert S.choose_view(ui) == S.IdleView(70.0, 40.0, (39.0, 40.0), 30.0)
+    assert S.choose_view({**ui, "sensor_up": False}) == S.SensorErrorView()
+    assert S.choose_view({**ui, "finger": False}) == S.PlaceFingerView()
+    assert S.choose_view({**ui, "baseline": BaselineState(False, 0.25, 2)}) == S.CalibratingView(0.25, 70.0)
+    assert S.choose_view({**ui, "trigger": TriggerStatus("too_active", 80.0, -2, 2, 40, 0, None)}) == S.TooActiveView(70.0)
+    assert S.choose_view({**ui, "usable": False}) == S.PoorSignalView()
+    assert S.choose_view({**ui, "snoozed": True, "snoozed_until_hhmm": "15:00"}) == S.SnoozedView("15:00")
+    assert S.choose_view({**ui, "session": "prompt"}) == S.PromptView()
+    assert S.choose_view({**ui, "session": "prompt", "prompt_reason": "checkin"}).question == "a check-in?"
+    brk = S.choose_view({**ui, "session": "break", "since_s": 45.0, "script": BreakScript()})
+    assert brk == S.break_view_at(55.0, 70.0)
+    res = SimpleNamespace(hr_before=80.0, hr_after=72.0, rmssd_before=25.0, rmssd_after=38.0)
+    assert S.choose_view({**ui, "session": "result", "result": res}) == S.ResultView(80.0, 72.0, 25.0, 38.0)
+    # The session outranks a lifted finger: a break continues on screen.
+    assert isinstance(S.choose_view({**ui, "session": "break", "finger": False, "since_s": 0.0}), S.BreakView)

@@ -125,3 +125,21 @@ def cue_times(config: BreakConfig = DEFAULT) -> tuple[float, ...]:
     """Start of every inhale within the break: when the motor taps INHALE_CUE."""
     n = int(math.ceil(config.total_s / config.breath_s - 1e-9))
     return tuple(k * config.breath_s for k in range(n))
+
+
+class BreakScript:
+    """The script bound to one BreakConfig: what the session and the screens ask for."""
+
+    def __init__(self, config: BreakConfig = DEFAULT):
+        self.config = config
+        self.duration_s = config.total_s
+        self.cue_times_s = cue_times(config)
+
+    def pacer(self, t_s: float) -> tuple[str, float]:
+        return pacer(t_s, self.config)
+
+    def breath_size(self, t_s: float) -> float:
+        return breath_size(t_s, self.config)
+
+    def step_at(self, t_s: float) -> StepPosition:
+        return step_at(t_s, self.config)

@@ -11,7 +11,7 @@ images are stable.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -114,7 +114,7 @@ class ResultView:
 
 @dataclass(frozen=True)
 class SnoozedView:
-    until_hhmm: str  # local time the prompts resume
+    until_hhmm: str = ""  # local time the prompts resume; "" if unknown
 
 
 @dataclass(frozen=True)
@@ -330,8 +330,12 @@ def render_result(draw: ImageDraw.ImageDraw, view: ResultView) -> None:
 
 def render_snoozed(draw: ImageDraw.ImageDraw, view: SnoozedView) -> None:
     _center(draw, 6, "Snoozed", large())
-    _center(draw, 28, "no prompts until", body())
-    _center(draw, 42, view.until_hhmm, large())
+    if view.until_hhmm:
+        _center(draw, 28, "no prompts until", body())
+        _center(draw, 42, view.until_hhmm, large())
+    else:
+        _center(draw, 28, "no prompts for", body())
+        _center(draw, 40, "a while", body())
 
 
 def render_sensor_error(draw: ImageDraw.ImageDraw, view: SensorErrorView) -> None:
@@ -370,3 +374,53 @@ def render(view: object) -> Image.Image:
     img = Image.new("1", (WIDTH, HEIGHT), OFF)
     draw_view(ImageDraw.Draw(img), view)
     return img
+
+
+render_screen = render  # the name the daemon uses
+
+
+def choose_view(ui: Mapping[str, Any]) -> object:
+    """Which screen to show, from the daemon's UI state (pure; missing keys are tolerated).
+
+    Keys read: sensor_up, sensor_error, session ('idle'|'prompt'|'break'|'result'),
+    now_s, since_s, script (BreakScript), result (hr_before/hr_after/rmssd_before/
+    rmssd_after), prompt_reason, finger, usable, snoozed, snoozed_until_hhmm,
+    baseline (BaselineState), trigger (TriggerStatus), hr_bpm, rmssd_ms, rmssd_trend.
+    Priority: sensor fault > the session (prompt, break, result) > no finger >
+    snoozed > calibrating > too active > poor signal > idle.
+    """
+    hr = ui.get("hr_bpm")
+    if ui.get("sensor_up", True) is False:
+        return SensorErrorView()
+    session = ui.get("session", "idle")
+    if session == "break":
+        script = ui.get("script")
+        t = float(ui.get("now_s", 0.0)) - float(ui.get("since_s", 0.0))
+        config = getattr(script, "config", DEFAULT_BREAK)
+        return break_view_at(t, hr, config)
+    if session == "prompt":
+        if ui.get("prompt_reason") == "checkin":
+            return PromptView(question="a check-in?")
+        return PromptView()
+    if session == "result":
+        r = ui.get("result")
+        return ResultView(
+            getattr(r, "hr_before", None),
+            getattr(r, "hr_after", None),
+            getattr(r, "rmssd_before", None),
+            getattr(r, "rmssd_after", None),
+        )
+    if ui.get("finger", True) is False:
+        return PlaceFingerView()
+    if ui.get("snoozed"):
+        return SnoozedView(ui.get("snoozed_until_hhmm") or "")
+    baseline = ui.get("baseline")
+    if baseline is not None and not getattr(baseline, "ready", True):
+        return CalibratingView(float(getattr(baseline, "progress", 0.0)), hr)
+    status = ui.get("trigger")
+    state = getattr(status, "state", None)
+    if state == "too_active":
+        return TooActiveView(hr)
+    if ui.get("usable", True) is False or state == "poor_signal":
+        return PoorSignalView(motion=False)
+    return IdleView(hr, ui.get("rmssd_ms"), tuple(ui.get("rmssd_trend", ())), getattr(status, "level", None))
