@@ -173,6 +173,7 @@ class EmulatedMAX30102:
         return active, self.output_rate_sps, chans
 
     def _new_epoch(self) -> None:
+        self._synced_at = float("nan")  # the next access re-evaluates
         self._t_epoch = self.clock.monotonic()
         self._k_done = 0
         self._active, self._rate, self._chans = self._timing()
@@ -182,6 +183,9 @@ class EmulatedMAX30102:
     # ---- lazy time ---------------------------------------------------------------------
     def _sync(self) -> None:
         now = self.clock.monotonic()
+        if now == self._synced_at:  # nothing can have changed since the last access
+            return
+        self._synced_at = now
         if self._reset_until is not None and now >= self._reset_until and not self.reset_stuck:
             self._reset_until = None
             self._new_epoch()
