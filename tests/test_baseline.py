@@ -140,3 +140,9 @@ def test_reference_matches_norms_when_hrv_module_exists() -> None:
     ref = b.reference()
     assert ref.rmssd_ms.mean == b.norms()["rmssd_ms"].mean
     assert ref.hr_bpm.sd == b.norms()["hr_bpm"].sd
+
+
+def test_motion_defaults_to_false_for_callers_that_fold_it_into_usable() -> None:
+    b = Baseline()
+    assert b.add(60.0, CALM, coverage=1.0, usable=True)
+    assert not b.add(120.0, CALM, coverage=1.0, usable=False)

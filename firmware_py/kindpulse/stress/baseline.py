@@ -141,7 +141,7 @@ class Baseline:
         *,
         coverage: float,
         usable: bool,
-        motion: bool,
+        motion: bool = False,
         stressed: bool = False,
         in_break: bool = False,
     ) -> bool:
