@@ -130,7 +130,14 @@ def test_config_validation_names_the_field() -> None:
     with pytest.raises(ConfigError, match="target_calibration_windows"):
         BaselineConfig(min_calibration_windows=10, target_calibration_windows=5)
     with pytest.raises(ConfigError, match="sd_floor_abs"):
-        BaselineConfig(sd_floor_abs={"hr_bpm": 2.0})
+        BaselineConfig(sd_floor_abs={"heart": 2.0})
+    with pytest.raises(ConfigError, match="sd_floor_rel.rmssd_ms"):
+        BaselineConfig(sd_floor_rel={"rmssd_ms": 1.5})
+
+
+def test_partial_floor_override_keeps_other_defaults() -> None:
+    cfg = BaselineConfig(sd_floor_abs={"hr_bpm": 4.0})
+    assert cfg.sd_floor_abs["hr_bpm"] == 4.0 and cfg.sd_floor_abs["rmssd_ms"] == 3.0
 
 
 def test_reference_matches_norms_when_hrv_module_exists() -> None:

@@ -30,6 +30,17 @@ PARAMS: tuple[str, ...] = ("mean_nn_ms", "rmssd_ms", "sd1_ms", "hr_bpm", "stress
 FORMAT_VERSION = 1
 _MAD_TO_SD = 1.4826  # MAD of a normal distribution x 1.4826 = its SD
 
+# SD floors: max(absolute, relative x |median|). Without them one very steady
+# calibration makes every later minute look extreme. HR and mean NN get absolute
+# floors (a few bpm of drift is ordinary); the variability measures get relative
+# ones, because minute-to-minute RMSSD varies by 20 % or more at rest.
+SD_FLOOR_ABS: Mapping[str, float] = {
+    "mean_nn_ms": 30.0, "rmssd_ms": 3.0, "sd1_ms": 2.0, "hr_bpm": 2.5, "stress_index": 1.0, "sd2_ms": 5.0,
+}
+SD_FLOOR_REL: Mapping[str, float] = {
+    "mean_nn_ms": 0.0, "rmssd_ms": 0.2, "sd1_ms": 0.2, "hr_bpm": 0.0, "stress_index": 0.12, "sd2_ms": 0.15,
+}
+
 
 @dataclass(frozen=True)
 class BaselineConfig:
@@ -38,30 +49,9 @@ class BaselineConfig:
     history_windows: int = 720  # calm minutes kept (about 2-3 days of wear)
     sample_every_s: float = 60.0  # one baseline sample per non-overlapping 60-s window
     min_coverage: float = 0.9
-    # SD floors: max(absolute, relative x |median|). Without them one very steady
-    # calibration makes every later minute look extreme. HR and mean NN get absolute
-    # floors (a few bpm of drift is ordinary); the variability measures get relative
-    # ones, because minute-to-minute RMSSD varies by 20 % or more at rest.
-    sd_floor_abs: Mapping[str, float] = field(
-        default_factory=lambda: {
-            "mean_nn_ms": 30.0,
-            "rmssd_ms": 3.0,
-            "sd1_ms": 2.0,
-            "hr_bpm": 2.5,
-            "stress_index": 1.0,
-            "sd2_ms": 5.0,
-        }
-    )
-    sd_floor_rel: Mapping[str, float] = field(
-        default_factory=lambda: {
-            "mean_nn_ms": 0.0,
-            "rmssd_ms": 0.2,
-            "sd1_ms": 0.2,
-            "hr_bpm": 0.0,
-            "stress_index": 0.12,
-            "sd2_ms": 0.15,
-        }
-    )
+    # Per-parameter SD floors (see SD_FLOOR_ABS/REL); a partial mapping overrides some.
+    sd_floor_abs: Mapping[str, float] = field(default_factory=lambda: dict(SD_FLOOR_ABS))
+    sd_floor_rel: Mapping[str, float] = field(default_factory=lambda: dict(SD_FLOOR_REL))
 
     def __post_init__(self) -> None:
         for name in ("min_calibration_windows", "target_calibration_windows", "history_windows"):
@@ -76,11 +66,13 @@ class BaselineConfig:
             raise ConfigError(f"baseline.sample_every_s must be > 0, got {self.sample_every_s!r}")
         if not 0 < self.min_coverage <= 1:
             raise ConfigError(f"baseline.min_coverage must be in (0, 1], got {self.min_coverage!r}")
-        for name in ("sd_floor_abs", "sd_floor_rel"):
+        # A config may override some floors; the rest keep their defaults.
+        for name, defaults in (("sd_floor_abs", SD_FLOOR_ABS), ("sd_floor_rel", SD_FLOOR_REL)):
             floors = getattr(self, name)
-            missing = set(PARAMS) - set(floors)
-            if missing:
-                raise ConfigError(f"baseline.{name} lacks {sorted(missing)}")
+            unknown = set(floors) - set(PARAMS)
+            if unknown:
+                raise ConfigError(f"baseline.{name} has unknown keys {sorted(unknown)} (known: {', '.join(PARAMS)})")
+            object.__setattr__(self, name, {**defaults, **floors})
         for k, v in self.sd_floor_abs.items():
             if not (math.isfinite(v) and v > 0):
                 raise ConfigError(f"baseline.sd_floor_abs.{k} must be > 0, got {v!r}")
