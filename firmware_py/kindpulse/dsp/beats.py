@@ -34,8 +34,8 @@ from kindpulse.dsp.filter import BandpassFilter
 __all__ = ["BeatDetector", "DetectorParams"]
 
 # layout of the float64 state vector passed to the detection kernel
-_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0 = range(9)
-_NSTATE = 9
+_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI = range(10)
+_NSTATE = 10
 _NRING = 5
 
 
@@ -49,7 +49,7 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 
 @kernel
-def _detect(ybp, bad, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
+def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
             out_idx, out_amp):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
@@ -80,12 +80,11 @@ def _detect(ybp, bad, start, base, st, ring, fs, thr_frac, refr_s, refr_frac, lo
                 n_out += 1
                 if st[_LAST] >= 0.0:
                     dt = st[_CAND] - st[_LAST]
-                    if st[_IBI] <= 0.0:
-                        st[_IBI] = dt
-                    elif 0.5 * st[_IBI] < dt < 1.6 * st[_IBI]:
-                        st[_IBI] = 0.8 * st[_IBI] + 0.2 * dt
-                    elif dt < 2.5 * fs:
-                        st[_IBI] = 0.5 * st[_IBI] + 0.5 * dt
+                    if dt < 2.5 * fs:  # running interval: median of the last five
+                        iring[int(st[_NIBI]) % iring.shape[0]] = dt
+                        st[_NIBI] += 1.0
+                        if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
+                            st[_IBI] = _median_ring(iring, int(st[_NIBI]))
                 ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
                 st[_NAMP] += 1.0
                 st[_LAST] = st[_CAND]
@@ -231,6 +230,8 @@ class BeatDetector:
         self.search_hi = max(2, int(round(0.1 * self.fs)))
         self.state = np.zeros(_NSTATE)
         self.ring = np.zeros(_NRING)
+        self.iring = np.zeros(_NRING)
+        self._ibi0 = 0.0
         self.n_seen = 0
         self._ybp = np.zeros(0)
         self._bp_base = 0
@@ -248,13 +249,17 @@ class BeatDetector:
         st = self.state
         if st[_NAMP] > 0:
             self._amp0 = float(np.median(self.ring[: int(min(st[_NAMP], _NRING))]))
+        if st[_IBI] > 0:
+            self._ibi0 = float(st[_IBI])
         st[:] = 0.0
         st[_CAND] = -1.0
         st[_LAST] = -1.0
         st[_TROUGH] = np.inf
         st[_TROUGH_AFTER] = np.inf
         st[_AMP0] = self._amp0
+        st[_IBI] = self._ibi0
         self.ring[:] = 0.0
+        self.iring[:] = 0.0
         self.timing.reset()
         self._ybp = np.zeros(0)
         self._bp_base = self.n_seen
@@ -268,6 +273,11 @@ class BeatDetector:
         """Beat amplitude (rise, band-passed units) assumed before the first beat."""
         self._amp0 = float(amp0)
         self.state[_AMP0] = self._amp0
+
+    def set_interval(self, ibi_s: float) -> None:
+        """Inter-beat interval (s) assumed before the first beats (sets the refractory)."""
+        self._ibi0 = max(0.0, float(ibi_s)) * self.fs
+        self.state[_IBI] = self._ibi0
 
     @property
     def amplitude(self) -> float:
@@ -311,7 +321,7 @@ class BeatDetector:
         cap = ybp.size // 2 + 2
         out_i = np.empty(cap)
         out_a = np.empty(cap)
-        n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.fs, p.thr_frac,
+        n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, out_i, out_a)
         self.n_seen += ybp.size
         keep = min(bp.size, 4)

@@ -32,7 +32,7 @@ from kindpulse.dsp.filter import BandpassFilter
 from kindpulse.dsp.quality import MIN_HRV_FS, QualityParams, QualityTracker, flag_names
 from kindpulse.errors import ConfigError, InputError
 
-__all__ = ["PPGStream", "StreamUpdate", "analyze_ppg", "detect_inverted"]
+__all__ = ["PPGStream", "StreamUpdate", "analyze_ppg", "detect_inverted", "dominant_interval_s"]
 
 _GAP = 16  # block flag: samples lost (not a quality issue of the signal itself)
 
@@ -75,19 +75,36 @@ class StreamUpdate:
 def detect_inverted(x: np.ndarray, fs: float) -> bool:
     """True when ``x`` looks like raw sensor light (blood volume down).
 
-    Uses the skewness of the first difference of the band-passed signal: the systolic
-    upstroke is faster than the decay, so blood-volume-up PPG has positive skew.
+    In blood-volume-up polarity the band-passed PPG has sharp high systolic peaks and
+    broad troughs, so its skewness is positive (checked on synthetic PPG, HeartPy's and
+    systole's recordings); raw light is the mirror image.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     if x.size < 8:
         return False
     y = BandpassFilter(fs).process(x)
-    d = np.diff(y[int(min(1.0 * fs, y.size // 4)):])  # skip the start-up transient
-    d = d - d.mean()
-    sd = d.std()
+    y = y[int(min(1.0 * fs, y.size // 4)):]  # skip the start-up transient
+    y = y - y.mean()
+    sd = y.std()
     if sd == 0:
         return False
-    return float(np.mean(d**3) / sd**3) < 0.0
+    return float(np.mean(y**3) / sd**3) < 0.0
+
+
+def dominant_interval_s(y: np.ndarray, fs: float, lo_s: float = 0.3, hi_s: float = 2.0) -> float:
+    """Beat interval (s) from the autocorrelation peak of a band-passed stretch (0 if none)."""
+    y = np.asarray(y, dtype=np.float64) - np.mean(y)
+    a, b = int(lo_s * fs), min(int(hi_s * fs), y.size // 2)
+    if b <= a + 2 or not np.any(y):
+        return 0.0
+    n = y.size
+    spec = np.fft.rfft(y, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[: n]
+    seg = ac[a:b]
+    k = int(np.argmax(seg))
+    if seg[k] <= 0:
+        return 0.0
+    return (a + k) / fs
 
 
 class PPGStream:
@@ -134,6 +151,7 @@ class PPGStream:
         self.det = BeatDetector(self.fs, detector)
         self.q = QualityTracker(self.fs, full_scale, quality)
         self.block = self.q.block
+        self._blockmask = self.q.blocking | _GAP
         self.mb = int(round(self.q.p.margin_before_s * self.fs))
         self.ma = int(round(self.q.p.margin_after_s * self.fs))
         self.m_blocks = int(math.ceil(self.ma / self.block))
@@ -223,6 +241,7 @@ class PPGStream:
             y = y[int(min(1.0 * self.fs, y.size // 4)):]
             amp = float(np.percentile(y, 98) - np.percentile(y, 2)) if y.size else 0.0
             self.det.set_amplitude(0.7 * amp)
+            self.det.set_interval(dominant_interval_s(y, self.fs))
             self._process(buf, upd)
 
     def _process(self, raw: np.ndarray, upd: StreamUpdate) -> None:
@@ -244,7 +263,7 @@ class PPGStream:
         # detector mask: a flagged block and half the margin after it (ringing), so the
         # detector has settled when beats become usable again
         mb = max(0, self.m_blocks - 1)
-        hist = np.concatenate([np.zeros(mb, dtype=bool), self._b_flag != 0])[-(nb + mb):]
+        hist = np.concatenate([np.zeros(mb, dtype=bool), (self._b_flag & self._blockmask) != 0])[-(nb + mb):]
         bad_b = np.zeros(nb, dtype=bool)
         for k in range(mb + 1):  # mb is small (2)
             bad_b |= hist[mb - k: mb - k + nb]
@@ -264,9 +283,9 @@ class PPGStream:
         self._b_flag = np.concatenate([self._b_flag, flags])
         real = flags & ~_GAP
         self.n_blocks += int(np.count_nonzero((flags & _GAP) == 0))
-        self.n_good_blocks += int(np.count_nonzero(flags == 0))
+        self.n_good_blocks += int(np.count_nonzero((flags & self._blockmask) == 0))
         upd.blocks += int(np.count_nonzero((flags & _GAP) == 0))
-        upd.good_blocks += int(np.count_nonzero(flags == 0))
+        upd.good_blocks += int(np.count_nonzero((flags & self._blockmask) == 0))
         for bit in (1, 2, 4, 8):
             c = int(np.count_nonzero(real & bit))
             if c:
@@ -315,7 +334,7 @@ class PPGStream:
         t = q[ready]
         self._queue = q[~ready]
         if t.size:
-            bad = self._b_flag != 0
+            bad = (self._b_flag & self._blockmask) != 0
             cum = np.concatenate([[0], np.cumsum(bad)])
             # bad blocks overlapping [t - ma, t + mb]
             lo = np.searchsorted(self._b_end, t - self.ma, side="right")

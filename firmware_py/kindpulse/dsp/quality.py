@@ -11,12 +11,16 @@ The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample i
 ``saturation``
     A raw sample within ``sat_frac`` of the full scale (or at 0): the ADC is railed.
 ``clipping``
-    A plateau: at least ``clip_run_s`` of identical raw samples at a local extreme.
+    A plateau: at least ``clip_run_s`` of identical raw samples at the extreme of the
+    stream so far (the ADC rail of an 8- or 10-bit recording).
 ``motion``
-    Band-passed peak-to-peak of the block above ``motion_k`` times the reference amplitude (the
-    median of the last good blocks): the pulse is swamped.
+    Band-passed peak-to-peak of the block above ``motion_k`` times the reference amplitude
+    (median peak-to-peak over two blocks, about one beat, of the last good blocks).
 
-Beats are usable only away from flagged blocks (``margin_before_s`` before and
+Clipping is reported but does not block beats unless ``clipping_blocks``: the timing
+copy is smooth and symmetric around a plateau, so a clipped peak still gets its centre
+(real 8-bit recordings such as systole's clip most peaks). Beats are usable only away
+from blocking flags (``margin_before_s`` before and
 ``margin_after_s`` after, for filter ringing); see :mod:`kindpulse.dsp.pipeline`.
 Sample rates below :data:`MIN_HRV_FS` (25 Hz; Choi & Shin 2017, Physiol Meas 38:586)
 are refused for HRV.
@@ -47,7 +51,7 @@ _NFEAT = 7
 
 
 @kernel
-def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, out):  # pragma: no cover - compiled
+def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, ext, out):  # pragma: no cover - compiled
     """Features of consecutive whole blocks of ``block`` samples.
 
     Parameters
@@ -63,7 +67,10 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, out):  # pra
     sat_frac : float
         A sample at or above ``(1 - sat_frac) * full_scale`` (or <= 0) is saturated.
     clip_run : int
-        Identical samples in a row at a local extreme that count as clipping.
+        Identical samples in a row at the running extreme of the stream that count as
+        clipping (a plateau inside the range is quantisation, not clipping).
+    ext : ndarray, shape (2,)
+        Running min and max of ``raw`` over the stream (state, updated in place).
     out : ndarray, shape (n_blocks, 7)
         min, max, mean of raw; min, max of ybp; saturated samples; clipping runs.
     """
@@ -89,12 +96,12 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, out):  # pra
                 sat += 1.0
             if i > lo and v == raw[i - 1]:
                 run += 1
+                if run == clip_run and ext[1] > ext[0] and (v >= ext[1] or v <= ext[0]):
+                    clip += 1.0
             else:
-                if run >= clip_run and i - run - 1 >= lo:
-                    before = raw[i - run - 1]
-                    if (before < raw[i - 1] and v < raw[i - 1]) or (before > raw[i - 1] and v > raw[i - 1]):
-                        clip += 1.0
                 run = 1
+            ext[0] = min(ext[0], v)
+            ext[1] = max(ext[1], v)
         out[b, 0] = mn
         out[b, 1] = mx
         out[b, 2] = acc / block
@@ -112,11 +119,12 @@ class QualityParams:
     sat_frac: float = 0.002
     no_finger_frac: float = 0.02
     clip_run_s: float = 0.06
-    motion_k: float = 2.2
-    weak_frac: float = 0.12
+    motion_k: float = 2.5
+    weak_frac: float = 0.15
     ref_blocks: int = 15
     min_ref_blocks: int = 4
     relearn_blocks: int = 20
+    clipping_blocks: bool = False
     margin_before_s: float = 1.0
     margin_after_s: float = 1.0
 
@@ -143,6 +151,13 @@ class QualityTracker:
         self._ref = np.zeros(self.p.ref_blocks)
         self._n_ref = 0
         self._n_bad_amp = 0
+        self._ext = np.array([np.inf, -np.inf])
+        self._prev_y = (np.inf, -np.inf)  # band-passed min, max of the previous block
+
+    @property
+    def blocking(self) -> int:
+        """Flags that make a block unusable for beats."""
+        return NO_SIGNAL | SATURATION | MOTION | (CLIPPING if self.p.clipping_blocks else 0)
 
     @property
     def reference_amplitude(self) -> float:
@@ -160,12 +175,14 @@ class QualityTracker:
         nb = raw.size // self.block
         feats = np.empty((nb, _NFEAT))
         block_features(np.ascontiguousarray(raw, dtype=np.float64), np.ascontiguousarray(ybp, dtype=np.float64),
-                       self.block, self.full_scale, self.p.sat_frac, self.clip_run, feats)
+                       self.block, self.full_scale, self.p.sat_frac, self.clip_run, self._ext, feats)
         flags = np.zeros(nb, dtype=np.int64)
         p = self.p
         for b in range(nb):  # one iteration per block (0.5 s), not per sample
             mn, mx, mean, ymn, ymx, sat, clip = feats[b]
             ptp = ymx - ymn
+            ptp2 = ptp if not np.isfinite(self._prev_y[0]) else max(ymx, self._prev_y[1]) - min(ymn, self._prev_y[0])
+            self._prev_y = (ymn, ymx)
             f = 0
             if mx == mn or (self.full_scale > 0 and mean < p.no_finger_frac * self.full_scale):
                 f |= NO_SIGNAL
@@ -179,7 +196,7 @@ class QualityTracker:
                 if ptp > p.motion_k * ref:
                     f |= MOTION
                     amp_bad = True
-                elif ptp < p.weak_frac * ref:
+                elif ptp2 < p.weak_frac * ref:
                     f |= NO_SIGNAL
                     amp_bad = True
             self._n_bad_amp = self._n_bad_amp + 1 if amp_bad else 0
@@ -187,7 +204,7 @@ class QualityTracker:
                 self._n_ref = 0
                 self._n_bad_amp = 0
             if f == 0:
-                self._ref[self._n_ref % self._ref.size] = ptp
+                self._ref[self._n_ref % self._ref.size] = ptp2
                 self._n_ref += 1
             flags[b] = f
         return flags
@@ -196,6 +213,7 @@ class QualityTracker:
         """Forget the reference amplitude and block history (after a gap)."""
         self._n_ref = 0
         self._n_bad_amp = 0
+        self._prev_y = (np.inf, -np.inf)
 
 
 def flag_names(flags: int) -> list[str]:
