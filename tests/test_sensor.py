@@ -130,17 +130,19 @@ def test_invalid_settings_are_rejected_not_snapped(kw):
 def test_drains_are_contiguous_across_pointer_wrap_and_times_are_exact():
     clock, _, bus, sensor = rig()
     rng = np.random.default_rng(1)
-    times, idx = [], []
+    times, idx, stamped = [], [], []
     for _ in range(40):
         clock.advance(float(rng.uniform(0.01, 0.3)))
         b = sensor.drain()
         assert b.lost == 0
         times.append(ramp_time(b.ir))
         idx.append(b.indices())
+        stamped.append(b.times_s())
     t, i = np.concatenate(times), np.concatenate(idx)
     assert np.array_equal(i, np.arange(i.size))
     # sample index k was taken at (k + 1) / rate after configure (k = 0 is the first sample)
     np.testing.assert_allclose(t, (i + 1) / 100.0, atol=1.5 / SLOPE)
+    np.testing.assert_allclose(np.concatenate(stamped), t, atol=1.5 / SLOPE)
     rdwr = [tx for tx in bus.log if tx.kind == "i2c_rdwr"]
     assert max(tx.length for tx in rdwr) > 32  # one transfer beyond the SMBus block limit
     assert all(tx.length % 6 == 0 and tx.reg == 0x07 for tx in rdwr)  # never a split sample
@@ -265,6 +267,7 @@ def test_chip_that_loses_power_is_reconfigured():
     clock.advance(0.1)
     b = sensor.drain()
     assert len(b) == 10 and b.first_index == 50
+    np.testing.assert_allclose(b.times_s(), ramp_time(b.ir), atol=1.5 / SLOPE)  # same time base
 
 
 def test_close_shuts_the_chip_down():

@@ -10,7 +10,8 @@ The driver never opens a bus and never reads the wall clock: the composition roo
     batch = sensor.drain()              # red, ir, lost, flags, first_index
 
 Timing comes from samples: sample ``first_index + i`` of a batch was taken at
-``(first_index + i) / output_rate_sps`` seconds after `configure()`, counting lost samples, so an
+``t0_s + (first_index + i) / output_rate_sps`` on the injected clock, where ``t0_s`` is one sample
+period after `configure()` started the chip, and indices count lost samples too, so an
 inter-beat interval never spans a gap without the gap being visible (``lost``, ``lost_at``).
 
 Error policy: I2C errors (OSError 121 EREMOTEIO, 5 EIO, ...) become `SensorError`. Register reads
@@ -141,6 +142,7 @@ class FifoBatch:
     first_index: int
     lost_at: int
     output_rate_sps: float
+    t0_s: float = 0.0  # clock time of sample index 0
 
     def __len__(self) -> int:
         return int(self.red.size)
@@ -150,7 +152,8 @@ class FifoBatch:
         return self.first_index + np.arange(len(self), dtype=np.int64)
 
     def times_s(self) -> np.ndarray:
-        return self.indices() / self.output_rate_sps
+        """Clock time (s, the injected monotonic clock) at which each sample was taken."""
+        return self.t0_s + self.indices() / self.output_rate_sps
 
 
 @dataclass
@@ -182,6 +185,7 @@ class MAX30102:
         self._settings: SensorSettings | None = None
         self._state = _DrainState()
         self._red_ma = self._ir_ma = 0.0
+        self.t0_s = 0.0
 
     # ---- I2C with error translation -------------------------------------------------------
     def _where(self) -> str:
@@ -278,7 +282,9 @@ class MAX30102:
         self._ir_ma = R.led_lsb_to_ma(R.led_ma_to_lsb(s.ir_current_ma))
         self._settings = s
         self.write_register(R.MODE_CONFIG, s.mode_code)  # leave shutdown: sampling starts now
-        self._state = _DrainState(last_drain_s=self.clock.monotonic())
+        now = self.clock.monotonic()
+        self._state = _DrainState(last_drain_s=now)
+        self.t0_s = now + 1.0 / s.output_rate_sps  # the first sample completes one period later
 
     @property
     def settings(self) -> SensorSettings:
@@ -371,7 +377,7 @@ class MAX30102:
         st.next_index += n + lost
         st.last_drain_s, st.pending_lost, st.led_changed = now, 0, False
         return FifoBatch(np.ascontiguousarray(red), np.ascontiguousarray(ir), int(lost), FifoFlags(**flags),
-                         first_index, lost_at if lost else n, s.output_rate_sps)
+                         first_index, lost_at if lost else n, s.output_rate_sps, self.t0_s)
 
     def _read_fifo(self, n: int, bps: int, rd: int) -> np.ndarray:
         from smbus2 import i2c_msg
@@ -407,15 +413,19 @@ class MAX30102:
         s = self.settings
         st = self._state
         now = self.clock.monotonic()
-        lost = int((now - st.last_drain_s) * s.output_rate_sps)
+        rate = s.output_rate_sps
+        # the restarted chip's first sample (now + 1/rate), as an index on the old time base
+        next_index = max(st.next_index, round((now + 1.0 / rate - self.t0_s) * rate))
+        lost = next_index - st.next_index
         log.warning("the %s restarted (PWR_RDY); reconfiguring, about %d samples lost", self._where(), lost)
-        next_index = st.next_index + lost
-        self.configure(s)
-        self._state.next_index = next_index
         empty = np.zeros(0, dtype=np.int32)
+        t0_s = self.t0_s
+        self.configure(s)
+        self.t0_s = t0_s  # indices continue on the old time base
+        self._state.next_index = next_index
         return FifoBatch(empty, empty.copy(), lost,
                          FifoFlags(chip_restarted=True, lost_estimated=True, led_changed=True),
-                         next_index, 0, s.output_rate_sps)
+                         next_index, 0, s.output_rate_sps, t0_s)
 
     # ---- temperature, power -----------------------------------------------------------------
     def temperature_c(self, timeout_s: float = 0.1, poll_s: float = 0.002) -> float:
