@@ -63,6 +63,30 @@ def test_bounces_shorter_than_debounce_are_ignored():
     assert events == [] and not btn.pressed
 
 
+def test_quick_tap_between_two_loop_turns_is_not_missed():
+    clock, pins, btn, events = button_rig()
+    clock.advance(0.2)
+    pins.press(BTN)  # edge callbacks record the time; the loop is asleep
+    clock.advance(0.1)
+    pins.release(BTN)
+    clock.advance(0.3)
+    btn.update()  # one loop turn, 0.4 s after the previous one
+    assert [e for e, _ in events] == ["short"]
+
+
+def test_button_held_at_start_up_is_not_a_press():
+    clock = VirtualClock()
+    pins = FakePins(clock)
+    pins.setup_input(BTN)
+    pins.press(BTN)
+    events = []
+    btn = Button(pins, BTN, clock, on_short=lambda: events.append("short"), on_long=lambda: events.append("long"))
+    run(clock, btn, 2.0)
+    pins.release(BTN)
+    run(clock, btn, 0.1)
+    assert events == []
+
+
 def test_button_rejects_bad_timing():
     clock = VirtualClock()
     with pytest.raises(ConfigError):
