@@ -331,3 +331,14 @@ def test_led_controller_lowers_current_only_when_safe():
     assert b.flags.led_changed
     dc = b.ir.mean() / sensor.full_scale_counts
     assert 0.3 < dc < 0.6
+
+
+def test_led_controller_leaves_a_good_level_and_a_missing_finger_alone():
+    s = SensorSettings(sample_rate_sps=100, sample_average=1)
+    for source in (ConstantSource(red=90_000, ir=110_000), ConstantSource(red=300.0, ir=400.0)):
+        clock, _, _, sensor = rig(source, s)
+        ctrl = LedCurrentController(sensor, clock, hold_s=0.5)
+        for _ in range(30):
+            clock.advance(0.1)
+            assert ctrl.update(sensor.drain(), safe_to_change=True) is None
+        assert sensor.led_currents_ma == (7.0, 7.0)
