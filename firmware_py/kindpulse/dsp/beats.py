@@ -196,8 +196,8 @@ class DetectorParams:
     thr_frac: float = 0.45
     refractory_s: float = 0.27
     refractory_frac: float = 0.55
-    lookahead_s: float = 0.35
-    lookahead_frac: float = 0.45
+    lookahead_s: float = 0.6
+    lookahead_frac: float = 0.5
     timing_low_hz: float = 0.5
     timing_high_hz: float = 5.0
     refine_span_s: float = 1.5

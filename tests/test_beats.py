@@ -1,0 +1,165 @@
+"""Beat detector: accuracy against synthetic truth, chunk invariance, peers and real PPG."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kindpulse.dsp.beats import BeatDetector
+from kindpulse.dsp.filter import BandpassFilter
+from kindpulse.dsp.pipeline import dominant_interval_s
+from kindpulse.sim.synth import beat_times, rr_series
+from tests.naive_dsp import f1_score, ibi_errors_ms, match, zero_phase_peaks
+
+
+def detect(x_up: np.ndarray, fs: float, cuts=None, bad=None) -> np.ndarray:
+    """Beat times (s) of blood-volume-up PPG, initialised from the first 8 s as the pipeline does."""
+    head = BandpassFilter(fs).process(x_up[: int(8 * fs)])[int(fs):]
+    det = BeatDetector(fs)
+    det.set_amplitude(0.7 * (np.percentile(head, 98) - np.percentile(head, 2)))
+    det.set_interval(dominant_interval_s(head, fs))
+    bp = BandpassFilter(fs)
+    bad = np.zeros(x_up.size, dtype=bool) if bad is None else bad
+    edges = [] if cuts is None else cuts
+    out = []
+    for xs, bs in zip(np.split(x_up, edges), np.split(bad, edges), strict=True):
+        out.append(det.process(bp.process(xs), xs, bs)[0])
+    return np.concatenate(out) / fs
+
+
+def _truth(duration_s, hr=70.0, seed=0, rmssd=40.0):
+    return beat_times(rr_series(duration_s, hr_bpm=hr, rmssd_ms=rmssd, seed=seed))
+
+
+def _inner(t, bt, lo=9.0, hi_margin=3.0):
+    end = bt[-1] if bt.size else 0
+    return t[(t >= lo) & (t <= end - hi_margin)]
+
+
+@pytest.mark.parametrize("fs,max_mae_ms", [(100.0, 1.5), (50.0, 3.0)])
+def test_clean_synthetic_beats_and_intervals(synth_ppg, fs, max_mae_ms):
+    bt = _truth(180, seed=3)
+    x, fs, _ = synth_ppg(bt, fs, 180, seed=3, noise_fraction=0.0)
+    got = detect(-x, fs)
+    truth = _inner(bt, bt)
+    det = got[(got >= truth[0] - 0.2) & (got <= truth[-1] + 0.2)]
+    assert f1_score(det, truth) >= 0.999
+    err = ibi_errors_ms(det, truth)
+    assert err.size >= truth.size - 3
+    assert np.mean(np.abs(err)) <= max_mae_ms
+
+
+def test_noisy_synthetic_intervals_at_100_hz(synth_ppg):
+    bt = _truth(180, seed=4)
+    x, fs, _ = synth_ppg(bt, 100.0, 180, seed=4)  # default sensor noise
+    got = detect(-x, fs)
+    truth = _inner(bt, bt)
+    det = got[(got >= truth[0] - 0.2) & (got <= truth[-1] + 0.2)]
+    assert f1_score(det, truth) >= 0.999
+    err = ibi_errors_ms(det, truth)
+    assert np.mean(np.abs(err)) <= 3.0
+    rm_true = np.sqrt(np.mean(np.diff(np.diff(truth)) ** 2))
+    rm_det = np.sqrt(np.mean(np.diff(np.diff(det)) ** 2))
+    assert abs(rm_det / rm_true - 1) <= 0.05
+
+
+@pytest.mark.parametrize("hr", [45.0, 150.0])
+def test_heart_rate_extremes(synth_ppg, hr):
+    bt = _truth(120, hr=hr, seed=5, rmssd=15.0)
+    x, fs, _ = synth_ppg(bt, 100.0, 120, seed=5)
+    got = detect(-x, fs)
+    truth = _inner(bt, bt)
+    assert f1_score(got[(got >= truth[0] - 0.2) & (got <= truth[-1] + 0.2)], truth) >= 0.995
+
+
+def test_subsample_refinement_beats_integer_peaks(synth_ppg):
+    # at 50 Hz, rounding the refined times to whole samples must make intervals clearly worse
+    bt = _truth(120, seed=6)
+    x, fs, _ = synth_ppg(bt, 50.0, 120, seed=6, noise_fraction=0.0)
+    got = detect(-x, fs)
+    truth = _inner(bt, bt)
+    got = got[(got >= truth[0] - 0.2) & (got <= truth[-1] + 0.2)]
+    refined = np.mean(np.abs(ibi_errors_ms(got, truth)))
+    rounded = np.mean(np.abs(ibi_errors_ms(np.round(got * fs) / fs, truth)))
+    assert refined * 2 < rounded
+
+
+def test_agrees_with_zero_phase_reference(synth_ppg):
+    # our timing is a local zero-phase pass of a 0.5-5 Hz Butterworth: compare with scipy's sosfiltfilt
+    pytest.importorskip("scipy")
+    bt = _truth(120, seed=7)
+    x, fs, _ = synth_ppg(bt, 100.0, 120, seed=7)
+    got = detect(-x, fs)
+    ref = zero_phase_peaks(-x, fs)
+    ref = ref[(ref > 9) & (ref < 115)]
+    d, r = match(got, ref, 0.01)
+    assert d.size >= ref.size - 1
+    assert np.median(np.abs(got[d] - ref[r])) < 0.002
+
+
+def test_bad_mask_suppresses_beats_and_bridging(synth_ppg):
+    bt = _truth(60, seed=8)
+    x, fs, _ = synth_ppg(bt, 100.0, 60, seed=8)
+    bad = np.zeros(x.size, dtype=bool)
+    bad[3000:3500] = True
+    got = detect(-x, fs, bad=bad)
+    assert not np.any((got > 30.0) & (got < 35.0))
+    assert np.any(got > 36.0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=30))
+def test_chunking_does_not_change_beats(cuts):
+    from kindpulse.sim.synth import SyntheticPPG
+
+    bt = _truth(40, seed=9)
+    x = -SyntheticPPG(bt, seed=9).ir(np.arange(4000) / 100.0)
+    whole = detect(x, 100.0)
+    edges = list(np.unique(np.clip(np.cumsum(cuts), 1, x.size - 1)))
+    assert whole.size > 30
+    np.testing.assert_array_equal(detect(x, 100.0, cuts=edges), whole)
+
+
+def test_more_precise_than_peers_on_same_data(synth_ppg):
+    nk = pytest.importorskip("neurokit2")
+    hp = pytest.importorskip("heartpy")
+    bt = _truth(150, seed=10)
+    x, fs, _ = synth_ppg(bt, 100.0, 150, seed=10)
+    truth = _inner(bt, bt)
+    ours = detect(-x, fs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clean = nk.ppg_clean(-x, sampling_rate=int(fs))
+        nk_t = np.asarray(nk.ppg_findpeaks(clean, sampling_rate=int(fs))["PPG_Peaks"]) / fs
+        wd, _ = hp.process(-x, fs)
+    hp_t = np.asarray(wd["peaklist"])[np.asarray(wd["binary_peaklist"]) == 1] / fs
+
+    def mae(t):
+        t = t[(t >= truth[0] - 0.3) & (t <= truth[-1] + 0.3)]
+        return np.mean(np.abs(ibi_errors_ms(t, truth)))
+
+    assert mae(ours) < 0.8 * min(mae(nk_t), mae(hp_t))
+
+
+def _peer_agreement(ours: np.ndarray, theirs: np.ndarray) -> float:
+    lo, hi = max(ours[0], theirs[0]) + 2, min(ours[-1], theirs[-1]) - 2
+    a = ours[(ours >= lo) & (ours <= hi)]
+    b = theirs[(theirs >= lo) & (theirs <= hi)]
+    return f1_score(a, b, tol_s=0.1)
+
+
+def test_real_ppg_agrees_with_heartpy(systole_datasets, heartpy_data):
+    hp = pytest.importorskip("heartpy")
+    for x, fs, min_f1 in [
+        (np.load(systole_datasets / "ppg.npy").ravel().astype(float)[: 75 * 120], 75.0, 0.97),
+        (np.loadtxt(heartpy_data / "data.csv"), 100.0, 0.95),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wd, _ = hp.process(x, fs)
+        theirs = np.asarray(wd["peaklist"])[np.asarray(wd["binary_peaklist"]) == 1] / fs
+        assert _peer_agreement(detect(x, fs), theirs) >= min_f1
