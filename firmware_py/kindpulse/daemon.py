@@ -1,0 +1,504 @@
+"""The composition root and the main loop: sensor -> dsp -> stress -> (ui, haptics, store).
+
+`Device` gets everything injected (clock, I2C bus, pins, display, store) and
+opens nothing itself, so the same loop runs on a Pi, against the emulator at
+real speed, and against the emulator far faster than real time. `run()` (the
+`kindpulse run` command) is the only place that opens real hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import logging
+import math
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kindpulse.clock import Clock, RealClock
+from kindpulse.config import Config, load_config
+from kindpulse.dsp.pipeline import PPGStream
+from kindpulse.errors import KindpulseError, SensorError
+from kindpulse.sensor.led_control import LedCurrentController
+from kindpulse.sensor.max30102 import MAX30102
+from kindpulse.sensor.pins import Button, Motor, Pins
+from kindpulse.session import BREAK, IDLE, RESULT, Session
+from kindpulse.store.db import Store
+from kindpulse.stress.baseline import Baseline
+from kindpulse.stress.rolling import HrvSnapshot, RollingHRV, SignalQuality
+from kindpulse.stress.trigger import StressTrigger
+from kindpulse.ui import screens
+
+log = logging.getLogger("kindpulse")
+
+BASELINE_KEY = "baseline"
+# Signal state changes are debounced so one bad second does not flap the screen.
+SIGNAL_LOST_AFTER_S = 2.0
+SIGNAL_OK_AFTER_S = 3.0
+RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+# NN intervals become final a few beats late (artefact look-ahead); HRV windows end at
+# the newest NN interval unless it is older than this (then the gap counts against coverage).
+MAX_NN_LATENCY_S = 12.0
+# Paced breathing inflates RMSSD for a while after a break: keep that out of the baseline.
+AFTER_BREAK_S = 60.0
+
+
+@dataclass
+class SignalState:
+    """Debounced finger/usable state from the per-chunk quality flags."""
+
+    present: bool = False
+    usable: bool = False
+    motion: bool = False
+    _bad_since: float | None = None
+    _good_since: float | None = None
+    announced_ok: bool = False
+    last_hr_bpm: float | None = None
+    recent_motion_until: float = -math.inf
+
+
+@dataclass
+class SensorLink:
+    """The MAX30102's lifecycle: connect with retries and backoff, drain, recover after faults."""
+
+    bus: Any
+    address: int
+    config: Config
+    clock: Clock
+    emit: Callable[..., None]
+    sensor: MAX30102 | None = None
+    failures: int = 0
+    next_try_s: float = 0.0
+    down_since_s: float | None = None
+    last_error: str = ""
+    pending_lost: int = 0
+    _announced_down: bool = False
+    _last_sample_s: float | None = field(default=None, repr=False)
+
+    @property
+    def up(self) -> bool:
+        return self.sensor is not None
+
+    def poll(self, now_s: float):
+        """A FifoBatch, or None when the sensor is down (then it retries with backoff)."""
+        if self.sensor is None:
+            if now_s < self.next_try_s:
+                return None
+            self._connect(now_s)
+            if self.sensor is None:
+                return None
+        try:
+            batch = self.sensor.drain()
+        except SensorError as exc:
+            self._fail(now_s, exc)
+            return None
+        self._last_sample_s = now_s
+        return batch
+
+    def _connect(self, now_s: float) -> None:
+        try:
+            sensor = MAX30102(self.bus, self.address, clock=self.clock,
+                              red_ir_swapped=self.config.device.red_ir_swapped)
+            sensor.reset()
+            sensor.configure(self.config.sensor)
+        except SensorError as exc:
+            self._fail(now_s, exc)
+            return
+        if self._last_sample_s is not None:  # samples that fell into the outage
+            self.pending_lost = max(0, round((now_s - self._last_sample_s) * sensor.output_rate_sps))
+        self.sensor = sensor
+        if self._announced_down:
+            self.emit("sensor_recovered", down_s=round(now_s - (self.down_since_s or now_s), 1))
+        self.failures = 0
+        self.down_since_s = None
+        self._announced_down = False
+
+    def _fail(self, now_s: float, exc: Exception) -> None:
+        self.sensor = None
+        self.last_error = str(exc)
+        if self.down_since_s is None:
+            self.down_since_s = now_s
+        if not self._announced_down:
+            self.emit("sensor_error", error=str(exc))
+            self._announced_down = True
+        delay = RETRY_BACKOFF_S[min(self.failures, len(RETRY_BACKOFF_S) - 1)]
+        self.failures += 1
+        self.next_try_s = now_s + delay
+
+    def close(self) -> None:
+        if self.sensor is not None:
+            with contextlib.suppress(SensorError):
+                self.sensor.close()
+            self.sensor = None
+
+
+class Device:
+    """Everything the wearer lives with, in one loop. Call `step()` repeatedly, or `run()`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock,
+        bus: Any,
+        pins: Pins,
+        display: Any,
+        store: Store,
+        on_event: Callable[[dict], None] | None = None,
+        on_frame: Callable[[float, Any], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.pins = pins
+        self.display = display
+        self.store = store
+        self._on_event = on_event
+        self._on_frame = on_frame
+        self.t0 = clock.monotonic()
+        self.link = SensorLink(bus, config.device.sensor_address, config, clock, self.emit)
+        self.button = Button(pins, config.pins.button_pin, clock, on_short=self._short_press,
+                             on_long=self._long_press)
+        self.motor = Motor(pins, config.pins.motor_pin, clock)
+        self.baseline = self._load_baseline()
+        self.rolling = RollingHRV(config.rolling)
+        self.trigger = StressTrigger(config.trigger, self.baseline)
+        self.session = Session(config.prompt, config.break_, emit=self.emit, play=self.motor.play,
+                               measure=self._measure)
+        self.signal = SignalState()
+        self.stream: PPGStream | None = None
+        self.leds: LedCurrentController | None = None
+        self._stream_fs = 0.0
+        self._snapshot: HrvSnapshot | None = None
+        self._last_nn_t = -math.inf
+        self._rmssd_trend: list[float] = []
+        self._last_frame_s = -math.inf
+        self._last_image: bytes | None = None
+        self._snoozed_until = -math.inf
+        self._last_checkin_s = 0.0
+        self._calibrating_announced = False
+        self._stopping = False
+        self.emit("start", mode=config.device.mode, baseline_ready=self.baseline.ready)
+
+    # -- events -----------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.monotonic() - self.t0
+
+    def emit(self, type_: str, **data: Any) -> None:
+        t = round(self.now(), 3)
+        self.store.event(t, type_, data)
+        if self._on_event is not None:
+            self._on_event({"t": t, "type": type_, **data})
+        log.info("%s %s", type_, data if data else "")
+
+    # -- the loop ---------------------------------------------------------------
+    def step(self) -> float:
+        """One turn: read the sensor, process, decide, show. Returns seconds until the next turn."""
+        now = self.now()
+        batch = self.link.poll(now)
+        if batch is not None:
+            self._process(now, batch)
+        elif not self.link.up:
+            self._signal(now, present=False, usable=False, motion=False)
+        self.button.update()
+        self.motor.update()
+        self.session.set_time(now)
+        self.session.tick(now)
+        self._hrv_tick(now)
+        self._checkin(now)
+        self._show(now)
+        self.store.tick()
+        return self._period()
+
+    def run(self, until_s: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
+        while not self._stopping and not should_stop():
+            if until_s is not None and self.now() >= until_s:
+                break
+            wait = self.step()
+            if until_s is not None:
+                wait = min(wait, max(0.0, until_s - self.now()))
+            self.clock.sleep(wait)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def shutdown(self) -> None:
+        """In order: motor off, display cleared, sensor shut down, data flushed."""
+        self.motor.stop()
+        try:
+            self.display.clear()
+        except Exception:  # a display that is gone must not stop the flush  # noqa: BLE001
+            log.warning("could not clear the display")
+        self.link.close()
+        if self.stream is not None:
+            self._consume(self.now(), self.stream.flush())
+        self.store.set_state(BASELINE_KEY, self.baseline.to_dict())
+        self.emit("stop")
+        self.store.close()
+
+    def _period(self) -> float:
+        """Drain at the FIFO's pace (3/4 full); faster while the break animates."""
+        rate = self._stream_fs or 100.0
+        period = 24.0 / rate
+        if self.session.state == BREAK:
+            period = min(period, 1.0 / self.config.display.fps_break)
+        if not self.link.up:
+            period = min(max(0.05, self.link.next_try_s - self.now()), 0.5)
+        return period
+
+    # -- sensor -> dsp ------------------------------------------------------------
+    def _process(self, now: float, batch) -> None:
+        sensor = self.link.sensor
+        fs = batch.output_rate_sps
+        lost = int(batch.lost)
+        if self.stream is None or fs != self._stream_fs:
+            self.stream = PPGStream(fs, invert=True, full_scale=float(sensor.full_scale_counts))
+            self._stream_fs = fs
+            self._stream_t0 = now - len(batch) / fs
+            self.link.pending_lost = lost = 0
+        lost += self.link.pending_lost
+        self.link.pending_lost = 0
+        if lost:
+            self.emit("samples_lost", count=lost)
+        if len(batch) == 0 and not lost:
+            return
+        ir = batch.ir if batch.ir.size else batch.red  # HR mode has the red LED only
+        self.store.ppg(now - len(batch) / fs, fs, ir, batch.red, lost)
+        x = np.asarray(ir, dtype=np.float64)
+        # Lost samples sit before sample `lost_at`: push the part before them, then the rest.
+        at = min(batch.lost_at, x.size) if lost else 0
+        if at:
+            self._consume(now, self.stream.push(x[:at]))
+        self._consume(now, self.stream.push(x[at:], lost_before=lost))
+        if self.config.device.led_auto_adjust:
+            if self.leds is None or self.leds.sensor is not sensor:
+                self.leds = LedCurrentController(sensor, self.clock)
+            self.leds.update(batch, safe_to_change=not self.signal.usable)
+
+    def _consume(self, now: float, update) -> None:
+        offset = self._stream_t0 - self.t0
+        if len(update.nn_ms):
+            nn_t = np.asarray(update.nn_t_s) + offset
+            self.rolling.push(nn_t, update.nn_ms)
+            self._last_nn_t = float(nn_t[-1])
+            self.store.nn(nn_t, update.nn_ms)
+        if update.hr_bpm is not None:
+            self.signal.last_hr_bpm = update.hr_bpm
+        if update.blocks == 0:
+            return
+        present = "no_signal" not in update.issues
+        usable = update.good_blocks * 2 >= update.blocks
+        self._signal(now, present=present, usable=usable, motion="motion" in update.issues)
+
+    def _signal(self, now: float, *, present: bool, usable: bool, motion: bool) -> None:
+        s = self.signal
+        s.motion = motion
+        if motion:
+            s.recent_motion_until = now + 10.0
+        good = present and usable
+        if good:
+            s._bad_since = None
+            s._good_since = now if s._good_since is None else s._good_since
+            if now - s._good_since >= SIGNAL_OK_AFTER_S and not (s.present and s.usable):
+                s.present = s.usable = True
+                if not s.announced_ok:
+                    self.emit("signal_ok")
+                    s.announced_ok = True
+        else:
+            s._good_since = None
+            s._bad_since = now if s._bad_since is None else s._bad_since
+            if now - s._bad_since >= SIGNAL_LOST_AFTER_S:
+                was_ok = s.present and s.usable
+                s.present, s.usable = present, False
+                if was_ok or s.announced_ok:
+                    self.emit("signal_lost", reason="no_finger" if not present else ("motion" if motion else "poor_signal"))
+                    s.announced_ok = False
+
+    # -- dsp -> stress ------------------------------------------------------------
+    def _hrv_time(self, now: float) -> float:
+        return self._last_nn_t if now - self._last_nn_t <= MAX_NN_LATENCY_S else now
+
+    def _hrv_tick(self, now: float) -> None:
+        snap = self.rolling.update(self._hrv_time(now))
+        if snap is None:
+            return
+        self._snapshot = snap
+        quality = SignalQuality(usable=self.signal.usable, motion=now < self.signal.recent_motion_until,
+                                finger_present=self.signal.present)
+        if snap.short.metrics is not None:
+            self.store.hrv(now, snap.short.window_s, dict(snap.short.metrics))
+            rmssd = snap.short.get("rmssd_ms")
+            if rmssd is not None:
+                self._rmssd_trend = (self._rmssd_trend + [rmssd])[-60:]
+        was_ready = self.baseline.ready
+        events = self.trigger.step(now, self._local_time(), snap, quality)
+        result = self.session.result
+        in_break = self.session.busy or (result is not None and now - result.end_s < AFTER_BREAK_S)
+        self.baseline.add(now, snap.short.metrics, coverage=snap.short.coverage, usable=quality.usable,
+                          motion=quality.motion, stressed=self.trigger.stressed, in_break=in_break)
+        if not was_ready and self.baseline.ready:
+            self.emit("baseline_ready", windows=self.baseline.state.n_windows)
+            self.store.set_state(BASELINE_KEY, self.baseline.to_dict())
+        elif not self.baseline.ready and not self._calibrating_announced and self.signal.usable:
+            self.emit("calibrating")
+            self._calibrating_announced = True
+        for ev in events:
+            if ev.kind == "prompt" and self.session.state in (IDLE, RESULT):
+                self.session.invite(now, "stress", {k: _r(v) for k, v in ev.detail.items()})
+            elif ev.kind == "state":
+                self.store.event(round(now, 3), "state", {"state": ev.state, "from": ev.detail.get("from")})
+
+    def _measure(self, now: float) -> tuple[float | None, float | None]:
+        snap = self.rolling.compute(self._hrv_time(now))
+        return snap.short.get("hr_bpm"), snap.short.get("rmssd_ms")
+
+    def _local_time(self) -> dt.time:
+        wall = self.clock.wall() + self.config.device.timezone_offset_min * 60
+        return dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc).time()
+
+    def _hhmm_at(self, t_s: float) -> str:
+        wall = self.clock.wall() + (t_s - self.now()) + self.config.device.timezone_offset_min * 60
+        return dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc).strftime("%H:%M")
+
+    def _checkin(self, now: float) -> None:
+        every = self.config.prompt.checkin_interval_min * 60
+        if self.config.device.mode != "desk" or every <= 0 or self.session.state != IDLE:
+            return
+        if now - self._last_checkin_s >= every:
+            self._last_checkin_s = now
+            self.session.invite(now, "checkin")
+
+    # -- buttons --------------------------------------------------------------------
+    def _short_press(self) -> None:
+        now = self.now()
+        self.emit("button", press="short", state=self.session.state)
+        was_break = self.session.state == BREAK
+        self.session.short_press(now)
+        if was_break or self.session.state == BREAK:
+            self.trigger.note_break(now)
+
+    def _long_press(self) -> None:
+        now = self.now()
+        self.emit("button", press="long", state=self.session.state)
+        if self.session.long_press(now):
+            self.trigger.snooze(now)
+            self._snoozed_until = now + self.config.trigger.snooze_s
+            self.emit("snoozed", until_s=round(self._snoozed_until, 1))
+
+    # -- ui -------------------------------------------------------------------------
+    def _show(self, now: float) -> None:
+        fps = self.config.display.fps_break if self.session.state == BREAK else self.config.display.fps_idle
+        if now - self._last_frame_s < 1.0 / fps - 1e-9:
+            return
+        self._last_frame_s = now
+        image = screens.render_screen(self.screen_view(now))
+        data = image.tobytes()
+        if data == self._last_image:
+            return
+        self._last_image = data
+        self.display.display(image)
+        if self._on_frame is not None:
+            self._on_frame(now, image)
+
+    def screen_view(self, now: float):
+        """Which screen, with what on it (pure data; ui.screens draws it)."""
+        return screens.choose_view(self._ui_state(now))
+
+    def _ui_state(self, now: float) -> dict:
+        snap = self._snapshot
+        return {
+            "now_s": now,
+            "sensor_up": self.link.up,
+            "sensor_error": self.link.last_error,
+            "finger": self.signal.present,
+            "usable": self.signal.usable,
+            "session": self.session.state,
+            "since_s": self.session.since_s,
+            "prompt_reason": self.session.prompt_reason,
+            "script": self.session.script,
+            "result": self.session.result,
+            "baseline": self.baseline.state,
+            "trigger": self.trigger.status,
+            "hr_bpm": self.signal.last_hr_bpm,
+            "rmssd_ms": snap.short.get("rmssd_ms") if snap is not None else None,
+            "rmssd_trend": tuple(self._rmssd_trend),
+            "snoozed": now < self._snoozed_until,
+            "snoozed_until_hhmm": self._hhmm_at(self._snoozed_until) if now < self._snoozed_until else "",
+            "mode": self.config.device.mode,
+        }
+
+    def _load_baseline(self) -> Baseline:
+        saved = self.store.get_state(BASELINE_KEY)
+        if saved:
+            try:
+                return Baseline.from_dict(saved, self.config.baseline)
+            except (KeyError, ValueError, TypeError):
+                log.warning("saved baseline unreadable; calibrating afresh")
+        return Baseline(self.config.baseline)
+
+
+def _r(v: Any) -> Any:
+    return round(v, 2) if isinstance(v, float) else v
+
+
+# -- `kindpulse run` ----------------------------------------------------------------
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="the daemon on real hardware (--sim: on emulated hardware)")
+    p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
+    p.add_argument("--sim", action="store_true", help="run on the emulator at real speed")
+    p.add_argument("--data-dir", type=Path, help="override device.data_dir")
+    p.add_argument("--verbose", "-v", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    config = load_config(args.config, required=args.config is not None)
+    if args.sim:
+        from kindpulse.simulate import run_realtime_sim
+
+        return run_realtime_sim(config, data_dir=args.data_dir)
+    data_dir = args.data_dir or Path(config.device.data_dir)
+    clock = RealClock()
+    try:
+        import smbus2
+
+        bus = smbus2.SMBus(config.device.i2c_bus)
+    except (OSError, ImportError) as exc:
+        raise KindpulseError(
+            f"cannot open I2C bus {config.device.i2c_bus} ({exc}): run 'kindpulse doctor' for what to fix"
+        ) from None
+    from kindpulse.sensor.display import make_display
+    from kindpulse.sensor.pins import RPiGpioPins
+
+    pins = RPiGpioPins()
+    display = make_display(config.display.kind, i2c_port=config.device.i2c_bus, address=config.display.address,
+                           rotate=config.display.rotate)
+    store = Store(data_dir / "kindpulse.sqlite", clock, info={"mode": config.device.mode})
+    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store)
+    install_sigterm(device)
+    try:
+        device.run()
+    finally:
+        device.shutdown()
+        pins.close()
+        bus.close()
+    return 0
+
+
+def install_sigterm(device: Device) -> None:
+    """SIGTERM (systemd stop) ends the loop; shutdown() then runs in order."""
+
+    def handler(signum: int, frame: object) -> None:
+        device.stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    if sys.platform != "win32":
+        signal.signal(signal.SIGHUP, handler)
