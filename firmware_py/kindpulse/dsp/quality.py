@@ -12,7 +12,8 @@ The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample i
     A raw sample within ``sat_frac`` of the full scale (or at 0): the ADC is railed.
 ``clipping``
     A plateau: at least ``clip_run_s`` of identical raw samples at the extreme of the
-    stream so far (the ADC rail of an 8- or 10-bit recording).
+    stream so far, an extreme that has held for 2 s (the ADC rail of an 8- or 10-bit
+    recording, reached beat after beat).
 ``motion``
     Band-passed peak-to-peak of the block above ``motion_k`` times the reference amplitude
     (median peak-to-peak over two blocks, about one beat, of the last good blocks).
@@ -38,7 +39,15 @@ import numpy as np
 
 from kindpulse.dsp._numba import kernel
 
-__all__ = ["FLAG_NAMES", "MIN_HRV_FS", "QualityParams", "QualityTracker", "block_features"]
+__all__ = [
+    "FLAG_NAMES",
+    "MIN_HRV_FS",
+    "QualityParams",
+    "QualityTracker",
+    "block_features",
+    "flag_names",
+    "new_extremes",
+]
 
 MIN_HRV_FS = 25.0
 
@@ -50,8 +59,13 @@ _F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP = range(7)
 _NFEAT = 7
 
 
+def new_extremes() -> np.ndarray:
+    """Initial state for :func:`block_features` (no extremes seen yet)."""
+    return np.array([np.inf, -np.inf, np.inf, -np.inf, 0.0, 0.0, 0.0, 0.0])
+
+
 @kernel
-def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, ext, out):  # pragma: no cover - compiled
+def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext, out):  # pragma: no cover - compiled
     """Features of consecutive whole blocks of ``block`` samples.
 
     Parameters
@@ -67,10 +81,14 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, ext, out):  
     sat_frac : float
         A sample at or above ``(1 - sat_frac) * full_scale`` (or <= 0) is saturated.
     clip_run : int
-        Identical samples in a row at the running extreme of the stream that count as
+        Identical samples in a row at the long-standing extreme of the stream that count as
         clipping (a plateau inside the range is quantisation, not clipping).
-    ext : ndarray, shape (2,)
-        Running min and max of ``raw`` over the stream (state, updated in place).
+    settle : int
+        Samples an extreme must have held unchanged before a plateau on it is a rail.
+    ext : ndarray, shape (8,)
+        State, updated in place: running min and max of ``raw``, both as they were when
+        the current run of equal samples began, their ages in samples, and those ages at
+        the start of the run. Initialise with :func:`new_extremes`.
     out : ndarray, shape (n_blocks, 7)
         min, max, mean of raw; min, max of ybp; saturated samples; clipping runs.
     """
@@ -96,12 +114,25 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, ext, out):  
                 sat += 1.0
             if i > lo and v == raw[i - 1]:
                 run += 1
-                if run == clip_run and ext[1] > ext[0] and (v >= ext[1] or v <= ext[0]):
+                # the rail: a plateau at an extreme that has held for `settle` samples
+                if run == clip_run and ((v == ext[2] and ext[6] >= settle) or (v == ext[3] and ext[7] >= settle)):
                     clip += 1.0
             else:
                 run = 1
-            ext[0] = min(ext[0], v)
-            ext[1] = max(ext[1], v)
+                ext[2] = ext[0]  # extremes (and their ages) before this run
+                ext[3] = ext[1]
+                ext[6] = ext[4]
+                ext[7] = ext[5]
+            if v < ext[0]:
+                ext[0] = v
+                ext[4] = 0.0
+            else:
+                ext[4] += 1.0
+            if v > ext[1]:
+                ext[1] = v
+                ext[5] = 0.0
+            else:
+                ext[5] += 1.0
         out[b, 0] = mn
         out[b, 1] = mx
         out[b, 2] = acc / block
@@ -151,7 +182,8 @@ class QualityTracker:
         self._ref = np.zeros(self.p.ref_blocks)
         self._n_ref = 0
         self._n_bad_amp = 0
-        self._ext = np.array([np.inf, -np.inf])
+        self._ext = new_extremes()
+        self.settle = int(round(2.0 * self.fs))
         self._prev_y = (np.inf, -np.inf)  # band-passed min, max of the previous block
 
     @property
@@ -175,7 +207,7 @@ class QualityTracker:
         nb = raw.size // self.block
         feats = np.empty((nb, _NFEAT))
         block_features(np.ascontiguousarray(raw, dtype=np.float64), np.ascontiguousarray(ybp, dtype=np.float64),
-                       self.block, self.full_scale, self.p.sat_frac, self.clip_run, self._ext, feats)
+                       self.block, self.full_scale, self.p.sat_frac, self.clip_run, self.settle, self._ext, feats)
         flags = np.zeros(nb, dtype=np.int64)
         p = self.p
         for b in range(nb):  # one iteration per block (0.5 s), not per sample
