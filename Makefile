@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kindpulse sim --scenario demo --speed 60 --live --out out/demo
+	$(BIN)/kindpulse sim --scenario demo --speed 25 --accept-prompts-after 15 --live --out out/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check firmware_py tests bench

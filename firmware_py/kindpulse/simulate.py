@@ -157,6 +157,87 @@ def sim_config(base: Config, overrides: dict, data_dir: Path) -> Config:
     )
 
 
+@dataclasses.dataclass
+class SimRig:
+    """The device on emulated hardware, with every part reachable (tests inject faults here)."""
+
+    clock: VirtualClock
+    chip: Any
+    bus: Any
+    pins: Any
+    display: Any
+    store: Any
+    device: Any
+    events: list[dict]
+    _actions: list[tuple[float, int, str]] = dataclasses.field(default_factory=list)
+    _seq: int = 0
+
+    def schedule_press(self, t: float, kind: str = "short") -> None:
+        """Press the button at device time t (s), short or long."""
+        hold = LONG_PRESS_S if kind == "long" else SHORT_PRESS_S
+        heapq.heappush(self._actions, (t, self._seq, "press"))
+        heapq.heappush(self._actions, (t + hold, self._seq + 1, "release"))
+        self._seq += 2
+
+    def run_until(self, t_end: float, *, speed: float | None = None,
+                  each_step: Callable[[float], None] | None = None) -> None:
+        """Step the device until device time t_end, pressing the button on schedule."""
+        device, button = self.device, self.device.config.pins.button_pin
+        real_start, t_start = time.perf_counter(), device.now()
+        while device.now() < t_end:
+            now = device.now()
+            while self._actions and self._actions[0][0] <= now:
+                _, _, action = heapq.heappop(self._actions)
+                (self.pins.press if action == "press" else self.pins.release)(button)
+            wait = device.step()
+            if each_step is not None:
+                each_step(device.now())
+            next_action = self._actions[0][0] if self._actions else np.inf
+            wait = max(0.0, min(wait, next_action - device.now(), t_end - device.now()))
+            self.clock.advance(wait if wait > 0 else 1e-3)
+            if speed is not None:
+                ahead = (device.now() - t_start) / speed - (time.perf_counter() - real_start)
+                if ahead > 0:
+                    time.sleep(ahead)
+
+
+def build_rig(
+    source: PPGSource,
+    config: Config,
+    out: Path,
+    *,
+    start: dt.time = dt.time(9, 0),
+    on_event: Callable[[dict], None] | None = None,
+    on_frame: Callable[[float, Any], None] | None = None,
+    chip_present: bool = True,
+) -> SimRig:
+    """Wire `Device` to the emulator, fake pins and a dummy display; the log goes to out/."""
+    from kindpulse.daemon import Device
+    from kindpulse.sensor.display import make_display
+    from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
+    from kindpulse.store.db import Store
+
+    out.mkdir(parents=True, exist_ok=True)
+    wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
+    clock = VirtualClock(wall_start=wall_start)
+    chip = EmulatedMAX30102(clock=clock, source=source)
+    chip.present = chip_present
+    bus = EmulatedBus({config.device.sensor_address: chip})
+    pins = FakePins(clock)
+    display = make_display("dummy")
+    store = Store(out / "kindpulse.sqlite", clock, info={"sim": True})
+    events: list[dict] = []
+
+    def collect(ev: dict) -> None:
+        events.append(ev)
+        if on_event is not None:
+            on_event(ev)
+
+    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
+                    on_event=collect, on_frame=on_frame)
+    return SimRig(clock, chip, bus, pins, display, store, device, events)
+
+
 def simulate(
     plan: SimPlan,
     config: Config,
@@ -168,80 +249,42 @@ def simulate(
     on_frame: Callable[[float, Any], None] | None = None,
 ) -> SimResult:
     """Run the device on emulated hardware; `speed` None = as fast as possible."""
-    from kindpulse.daemon import Device
-    from kindpulse.sensor.display import make_display
-    from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
-    from kindpulse.store.db import Store
-
     out.mkdir(parents=True, exist_ok=True)
     for name in OUTPUTS:  # a fresh run replaces the previous run's outputs, nothing else
         (out / name).unlink(missing_ok=True)
-    wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
-    clock = VirtualClock(wall_start=wall_start)
-    chip = EmulatedMAX30102(clock=clock, source=plan.source)
-    bus = EmulatedBus({config.device.sensor_address: chip})
-    pins = FakePins(clock)
-    display = make_display("dummy")
-    store = Store(out / "kindpulse.sqlite", clock, info={"sim": plan.name})
-    events: list[dict] = []
-    actions: list[tuple[float, int, str]] = []  # (t, seq, action)
-    seq = 0
-
-    def schedule(t: float, kind: str) -> None:
-        nonlocal seq
-        hold = LONG_PRESS_S if kind == "long" else SHORT_PRESS_S
-        heapq.heappush(actions, (t, seq, "press"))
-        heapq.heappush(actions, (t + hold, seq + 1, "release"))
-        seq += 2
-
-    for t, kind in plan.presses:
-        schedule(t, kind)
     events_file = (out / "events.jsonl").open("w", encoding="utf-8")
+    rig: SimRig | None = None
 
     def on_event(ev: dict) -> None:
-        events.append(ev)
         events_file.write(json.dumps(ev) + "\n")
-        if ev["type"] == "prompt" and accept_prompts_after_s is not None:
-            schedule(ev["t"] + accept_prompts_after_s, "short")
+        if ev["type"] == "prompt" and accept_prompts_after_s is not None and rig is not None:
+            rig.schedule_press(ev["t"] + accept_prompts_after_s)
 
     recorder = FrameRecorder()
-    device: Device | None = None
 
     def frame(t: float, image: Any) -> None:
-        recorder.add(t, image, busy=device is not None and device.session.state != "idle")
+        recorder.add(t, image, busy=rig is not None and rig.device.session.state != "idle")
         if on_frame is not None:
             on_frame(t, image)
 
-    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
-                    on_event=on_event, on_frame=frame)
-    button = config.pins.button_pin
     real_start = time.perf_counter()
+    rig = build_rig(plan.source, config, out, start=start, on_event=on_event, on_frame=frame)
+    for t, kind in plan.presses:
+        rig.schedule_press(t, kind)
     try:
-        while device.now() < plan.duration_s:
-            now = device.now()
-            while actions and actions[0][0] <= now:
-                _, _, action = heapq.heappop(actions)
-                (pins.press if action == "press" else pins.release)(button)
-            wait = device.step()
-            next_action = actions[0][0] if actions else np.inf
-            wait = max(0.0, min(wait, next_action - device.now(), plan.duration_s - device.now()))
-            clock.advance(wait if wait > 0 else 1e-3)
-            if speed is not None:
-                ahead = device.now() / speed - (time.perf_counter() - real_start)
-                if ahead > 0:
-                    time.sleep(ahead)
+        rig.run_until(plan.duration_s, speed=speed)
     finally:
         wall_s = time.perf_counter() - real_start
-        device.shutdown()
+        rig.device.shutdown()
         events_file.close()
-    frames = recorder.save_gif(out / "frames.gif", device.now())
-    result = SimResult(plan.duration_s, wall_s, events, frames)
+    frames = recorder.save_gif(out / "frames.gif", rig.device.now())
+    result = SimResult(plan.duration_s, wall_s, rig.events, frames)
     summary = {
         "name": plan.name,
         "duration_s": plan.duration_s,
         "wall_s": round(wall_s, 2),
         "speedup": round(result.speedup, 1),
-        "counts": {k: sum(1 for e in events if e["type"] == k) for k in sorted({e["type"] for e in events})},
+        "counts": {k: sum(1 for e in rig.events if e["type"] == k) for k in sorted({e["type"] for e in rig.events})},
         "frames_in_gif": frames,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
