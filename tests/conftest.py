@@ -39,15 +39,38 @@ def heartpy_data() -> Path:
 @pytest.fixture(scope="session")
 def ecg_beats(systole_datasets: Path) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Beat times (s) of the first 4 minutes of systole's real 25-minute ECG, and its
-    respiration (t_s, signal). R peaks by NeuroKit2 at 1000 Hz, plus 0.25 s transit."""
+    respiration (t_s, signal). R peaks by NeuroKit2 (ecg_clean + ecg_peaks) at 1000 Hz,
+    plus a constant 0.25 s pulse transit time."""
     nk = pytest.importorskip("neurokit2")
     fs = 1000.0
-    ecg = np.load(systole_datasets / "Task1_ECG.npy").ravel()[: int(240 * fs)]
+    # cleaned first (NeuroKit's own pipeline): on the raw slice the detector once took a
+    # noise burst after a T wave for an R peak
+    ecg = np.load(systole_datasets / "Task1_ECG.npy").ravel()[: int(300 * fs)]
     resp = np.load(systole_datasets / "Task1_Respiration.npy").ravel()[: int(240 * fs)]
-    _, info = nk.ecg_peaks(ecg, sampling_rate=int(fs))
+    _, info = nk.ecg_peaks(nk.ecg_clean(ecg, sampling_rate=int(fs)), sampling_rate=int(fs))
     r = np.asarray(info["ECG_R_Peaks"], dtype=float) / fs
-    t_resp = np.arange(resp.size)[::10] / fs
-    return r + 0.25, (t_resp, resp[::10].astype(float))
+    r = r[r < 240.0]
+    return r + 0.25, respiration_for_synth(resp, fs)
+
+
+def respiration_for_synth(resp: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(t_s, signal) for SyntheticPPG from a respiration belt recording, decimated to 100 Hz.
+
+    The belt signal has artefacts up to 12 SD lasting 0.1-0.3 s (belt slips, jerks);
+    SyntheticPPG z-scores the signal and uses it as baseline and amplitude modulation, so
+    such a spike would turn the pulse upside down. Breathing itself is below 0.5 Hz and
+    moves the finger's blood volume smoothly, so the signal is clipped to its 1st-99th
+    percentiles and smoothed by two 1-s moving averages (a triangle, -6 dB near 0.45 Hz).
+    """
+    step = max(1, int(round(fs / 100.0)))
+    r = np.asarray(resp, dtype=float)[::step]
+    lo, hi = np.percentile(r, [1, 99])
+    r = np.clip(r, lo, hi)
+    k = int(round(fs / step))
+    box = np.ones(k) / k
+    pad = np.concatenate([np.full(k, r[0]), r, np.full(k, r[-1])])
+    r = np.convolve(np.convolve(pad, box, "same"), box, "same")[k:-k]
+    return np.arange(r.size) * step / fs, r
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ Decisions are made on the band-passed signal (see :mod:`kindpulse.dsp.filter`):
 a local maximum is a beat candidate when it lies outside the refractory period after the
 last beat and its rise above the lowest point since that beat exceeds a fraction of
 the recent beat amplitude (median of the last five rises; the threshold halves while no
-beat has come for two expected intervals). A higher maximum within a short look-ahead
-replaces the candidate, which removes dicrotic/diastolic peaks.
+beat has come for two expected intervals). A later, higher maximum within a short
+look-ahead replaces the candidate when it also rises well from the trough after it (a
+dicrotic wave rises little from its notch, even on a baseline ramp), which removes
+dicrotic/diastolic peaks.
 
-The time of an accepted beat is refined on a smoother copy (causal 0.5-4 Hz band-pass)
+The time of an accepted beat is refined on a smoother copy (causal 0.7-5 Hz band-pass)
 that is run backwards through the same filter over a bounded window (``refine_span_s``
 each side of the candidate): locally the same as zero-phase ``sosfiltfilt``, so the
 causal filter's frequency-dependent delay does not move beat times, but with a bounded
@@ -50,7 +52,7 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 @kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
-            out_idx, out_amp):  # pragma: no cover - compiled
+            repl_frac, out_idx, out_amp):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
     The global sample index of local sample i is base + i. Writes the global index of
@@ -110,11 +112,16 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 if since > 4.0 * ibi:
                     thr *= 0.5
                 rise = y1 - st[_TROUGH]
-                if since >= refr and rise >= thr and (st[_CAND] < 0.0 or y1 > st[_CAND_VAL]):
-                    st[_CAND] = j
-                    st[_CAND_VAL] = y1
-                    st[_CAND_RISE] = rise
-                    st[_TROUGH_AFTER] = v
+                if since >= refr and rise >= thr:
+                    # a later, higher maximum replaces the candidate only when it also rises
+                    # well from the trough after the candidate (a dicrotic wave rises little
+                    # from its notch, even when a baseline ramp lifts it above the systolic peak)
+                    if st[_CAND] < 0.0 or (y1 > st[_CAND_VAL] and y1 - st[_TROUGH_AFTER] >= thr
+                                           and y1 - st[_TROUGH_AFTER] >= repl_frac * st[_CAND_RISE]):
+                        st[_CAND] = j
+                        st[_CAND_VAL] = y1
+                        st[_CAND_RISE] = rise
+                        st[_TROUGH_AFTER] = v
     return n_out
 
 
@@ -184,7 +191,10 @@ class DetectorParams:
         (0.27 s: 220 bpm).
     lookahead_s, lookahead_frac : float
         A candidate is final after ``min(max(lookahead_frac * IBI, 0.15 s), lookahead_s)``
-        without a higher maximum.
+        without a replacement.
+    replace_frac : float
+        A later, higher maximum within the look-ahead replaces the candidate when its rise
+        from the trough after the candidate reaches this fraction of the candidate's rise.
     timing_low_hz, timing_high_hz : float
         Band of the timing copy (smoother than the detection band: sensor noise moves
         the maximum of the flat systolic top).
@@ -193,12 +203,13 @@ class DetectorParams:
         latency of a beat.
     """
 
-    thr_frac: float = 0.45
+    thr_frac: float = 0.35
     refractory_s: float = 0.27
     refractory_frac: float = 0.55
     lookahead_s: float = 0.6
     lookahead_frac: float = 0.5
-    timing_low_hz: float = 0.5
+    replace_frac: float = 0.6
+    timing_low_hz: float = 0.7
     timing_high_hz: float = 5.0
     refine_span_s: float = 1.5
 
@@ -322,7 +333,8 @@ class BeatDetector:
         out_i = np.empty(cap)
         out_a = np.empty(cap)
         n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
-                    p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, out_i, out_a)
+                    p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
+                    out_i, out_a)
         self.n_seen += ybp.size
         keep = min(bp.size, 4)
         self._ybp = bp[bp.size - keep:].copy()
