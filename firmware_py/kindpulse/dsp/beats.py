@@ -112,16 +112,17 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 if since > 4.0 * ibi:
                     thr *= 0.5
                 rise = y1 - st[_TROUGH]
-                if since >= refr and rise >= thr:
-                    # a later, higher maximum replaces the candidate only when it also rises
-                    # well from the trough after the candidate (a dicrotic wave rises little
-                    # from its notch, even when a baseline ramp lifts it above the systolic peak)
-                    if st[_CAND] < 0.0 or (y1 > st[_CAND_VAL] and y1 - st[_TROUGH_AFTER] >= thr
-                                           and y1 - st[_TROUGH_AFTER] >= repl_frac * st[_CAND_RISE]):
-                        st[_CAND] = j
-                        st[_CAND_VAL] = y1
-                        st[_CAND_RISE] = rise
-                        st[_TROUGH_AFTER] = v
+                # a later, higher maximum replaces the candidate only when it also rises
+                # well from the trough after the candidate (a dicrotic wave rises little
+                # from its notch, even when a baseline ramp lifts it above the systolic peak)
+                left = y1 - st[_TROUGH_AFTER]
+                better = st[_CAND] < 0.0 or (y1 > st[_CAND_VAL] and left >= thr
+                                             and left >= repl_frac * st[_CAND_RISE])
+                if since >= refr and rise >= thr and better:
+                    st[_CAND] = j
+                    st[_CAND_VAL] = y1
+                    st[_CAND_RISE] = rise
+                    st[_TROUGH_AFTER] = v
     return n_out
 
 
