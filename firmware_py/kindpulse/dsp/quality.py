@@ -156,8 +156,8 @@ class QualityParams:
     min_ref_blocks: int = 4
     relearn_blocks: int = 20
     clipping_blocks: bool = False
-    margin_before_s: float = 1.0
-    margin_after_s: float = 1.0
+    margin_before_s: float = 0.75
+    margin_after_s: float = 0.5
 
 
 class QualityTracker:
