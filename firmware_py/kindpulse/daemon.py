@@ -46,6 +46,9 @@ RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 # NN intervals become final a few beats late (artefact look-ahead); HRV windows end at
 # the newest NN interval unless it is older than this (then the gap counts against coverage).
 MAX_NN_LATENCY_S = 12.0
+# The sensor's polarity is known (inverted), so the stream needs only enough signal to
+# size its first threshold: the first beat shows within about 2 s of the finger arriving.
+STREAM_WARMUP_S = 1.5
 # Paced breathing inflates RMSSD for a while after a break: keep that out of the baseline.
 AFTER_BREAK_S = 60.0
 
@@ -177,6 +180,7 @@ class Device:
         self._stream_fs = 0.0
         self._snapshot: HrvSnapshot | None = None
         self._last_nn_t = -math.inf
+        self._first_beat = False
         self._rmssd_trend: list[float] = []
         self._last_frame_s = -math.inf
         self._last_image: bytes | None = None
@@ -258,7 +262,8 @@ class Device:
         fs = batch.output_rate_sps
         lost = int(batch.lost)
         if self.stream is None or fs != self._stream_fs:
-            self.stream = PPGStream(fs, invert=True, full_scale=float(sensor.full_scale_counts))
+            self.stream = PPGStream(fs, invert=True, full_scale=float(sensor.full_scale_counts),
+                                    warmup_s=STREAM_WARMUP_S)
             self._stream_fs = fs
             self._stream_t0 = now - len(batch) / fs
             self.link.pending_lost = lost = 0
@@ -283,6 +288,9 @@ class Device:
 
     def _consume(self, now: float, update) -> None:
         offset = self._stream_t0 - self.t0
+        if len(update.beats_s) and not self._first_beat:
+            self._first_beat = True
+            self.emit("first_beat", at_s=round(float(update.beats_s[0]) + offset, 3))
         if len(update.nn_ms):
             nn_t = np.asarray(update.nn_t_s) + offset
             self.rolling.push(nn_t, update.nn_ms)
