@@ -310,3 +310,18 @@ def test_sim_from_an_rr_file(tmp_path, capsys):
     assert "simulated rr" in capsys.readouterr().out
     nn = _nn(tmp_path / "o" / "kindpulse.sqlite")
     assert 60000 / np.median(nn[:, 1]) == pytest.approx(70, abs=3)
+
+
+def test_int_pin_paces_the_loop_on_the_fifo(tmp_path):
+    """With INT wired, the loop wakes on A_FULL (17 unread samples) instead of sleeping blindly."""
+    from kindpulse.sensor.wait import IntPinWaiter
+
+    rig = _rig(tmp_path)
+    device = rig.device
+    rig.pins.connect(device.config.pins.int_pin, rig.chip.int_level)
+    device.waiter = IntPinWaiter(rig.pins, device.config.pins.int_pin, rig.clock)
+    device.run(until_s=30)
+    device.shutdown()
+    nn = _nn(tmp_path / "kindpulse.sqlite")
+    assert len(nn) > 20 and 60000 / np.median(nn[:, 1]) == pytest.approx(66, abs=3)
+    assert not _types(rig.events, "samples_lost")

@@ -29,6 +29,7 @@ from kindpulse.errors import KindpulseError, SensorError
 from kindpulse.sensor.led_control import LedCurrentController
 from kindpulse.sensor.max30102 import MAX30102
 from kindpulse.sensor.pins import Button, Motor, Pins
+from kindpulse.sensor.wait import DataWaiter
 from kindpulse.session import BREAK, IDLE, RESULT, Session
 from kindpulse.store.db import Store
 from kindpulse.stress.baseline import Baseline
@@ -111,6 +112,8 @@ class SensorLink:
                               red_ir_swapped=self.config.device.red_ir_swapped)
             sensor.reset()
             sensor.configure(self.config.sensor)
+            if self.config.pins.int_pin >= 0:
+                sensor.enable_interrupts(a_full=True)
         except SensorError as exc:
             self._fail(now_s, exc)
             return
@@ -156,8 +159,10 @@ class Device:
         store: Store,
         on_event: Callable[[dict], None] | None = None,
         on_frame: Callable[[float, Any], None] | None = None,
+        waiter: DataWaiter | None = None,
     ) -> None:
         self.config = config
+        self.waiter = waiter  # INT pin (real hardware); None: sleep on the clock
         self.clock = clock
         self.pins = pins
         self.display = display
@@ -227,7 +232,10 @@ class Device:
             wait = self.step()
             if until_s is not None:
                 wait = min(wait, max(0.0, until_s - self.now()))
-            self.clock.sleep(wait)
+            if self.waiter is not None and self.link.up:
+                self.waiter.wait(wait)  # returns early when the FIFO's INT line falls
+            else:
+                self.clock.sleep(wait)
 
     def stop(self) -> None:
         self._stopping = True
@@ -485,12 +493,14 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     from kindpulse.sensor.display import make_display
     from kindpulse.sensor.pins import RPiGpioPins
+    from kindpulse.sensor.wait import IntPinWaiter
 
     pins = RPiGpioPins()
+    waiter = IntPinWaiter(pins, config.pins.int_pin, clock) if config.pins.int_pin >= 0 else None
     display = make_display(config.display.kind, i2c_port=config.device.i2c_bus, address=config.display.address,
                            rotate=config.display.rotate)
     store = Store(data_dir / "kindpulse.sqlite", clock, info={"mode": config.device.mode})
-    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store)
+    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store, waiter=waiter)
     install_sigterm(device)
     try:
         device.run()
