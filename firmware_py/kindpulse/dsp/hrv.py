@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kindpulse.dsp._numba import kernel
-from kindpulse.dsp.spectrum import HF_BAND_HZ, LF_BAND_HZ, band_powers
+from kindpulse.dsp.spectrum import HF_BAND_HZ, LF_BAND_HZ, as_series, band_powers
 from kindpulse.errors import InputError
 
 HRV_KEYS = (
@@ -214,14 +214,7 @@ def _hrv_core(nn_t_s, nn_ms, adj_tol_s, bin_ms, out):  # pragma: no cover - comp
 
 
 def _check_window(nn_t_s: np.ndarray, nn_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = np.ascontiguousarray(nn_t_s, dtype=np.float64)
-    v = np.ascontiguousarray(nn_ms, dtype=np.float64)
-    if t.ndim != 1 or v.ndim != 1 or t.shape != v.shape:
-        raise InputError(
-            f"nn_t_s and nn_ms must be 1-D arrays of equal length, got {t.shape} and {v.shape}"
-        )
-    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(v))):
-        raise InputError("NN times and intervals must be finite; drop rejected intervals instead")
+    t, v = as_series(nn_t_s, nn_ms)
     if v.size and np.any(v <= 0):
         raise InputError("NN intervals must be > 0 ms")
     if t.size > 1 and np.any(np.diff(t) <= 0):

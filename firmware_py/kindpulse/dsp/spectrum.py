@@ -126,7 +126,8 @@ def _lomb_power_uniform(t_s, x, f0_hz, df_hz, out):  # pragma: no cover - compil
         out[k] = 0.5 * p
 
 
-def _as_series(t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def as_series(t_s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Times and values as contiguous float64 1-D arrays of equal length, all finite."""
     t = np.ascontiguousarray(t_s, dtype=np.float64)
     v = np.ascontiguousarray(x, dtype=np.float64)
     if t.ndim != 1 or v.ndim != 1 or t.shape != v.shape:
@@ -161,7 +162,7 @@ def lomb_psd(
         S(f) = (2 T / N) P_LS(f) in ms^2/Hz, so that the integral over 0..Nyquist
         is the variance of ``x_ms`` (see module notes).
     """
-    t, v = _as_series(t_s, x_ms)
+    t, v = as_series(t_s, x_ms)
     f = np.ascontiguousarray(freqs_hz, dtype=np.float64)
     if t.shape[0] < 3:
         raise InputError("the Lomb-Scargle spectrum needs at least 3 samples")
@@ -207,7 +208,7 @@ def band_grid(span_s: float, band_hz: tuple[float, float], oversample: int = OVE
 
 def band_power(t_s: np.ndarray, x_ms: np.ndarray, band_hz: tuple[float, float]) -> float:
     """Power in ms^2 of ``x_ms`` (sampled at ``t_s``) in the band [lo, hi) Hz."""
-    t, _ = _as_series(t_s, x_ms)
+    t, _ = as_series(t_s, x_ms)
     span = float(t[-1] - t[0]) if t.shape[0] else 0.0
     grid = band_grid(span, band_hz)
     psd = lomb_psd(t_s, x_ms, grid)
@@ -238,7 +239,7 @@ def band_powers(
         Band powers in ms^2. Whether the window is long enough for each band is
         the caller's decision (``kindpulse.dsp.hrv`` applies the minimums).
     """
-    t, v = _as_series(nn_t_s, nn_ms)
+    t, v = as_series(nn_t_s, nn_ms)
     if t.shape[0] < 3:
         raise InputError("band powers need at least 3 NN intervals")
     span = float(t[-1] - t[0])
