@@ -1,6 +1,5 @@
 """Command line: argument parsing only. Each subcommand lives in its own module that
-exposes `add_parser(subparsers)` and `run(args) -> int`; modules load lazily so that
-`kindpulse analyze` does not import the hardware layer and vice versa."""
+exposes `add_parser(subparsers)` and `run(args) -> int`."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ COMMANDS: dict[str, str] = {
     "sim": "kindpulse.simulate",
     "run": "kindpulse.daemon",
     "doctor": "kindpulse.doctor",
-    "export": "kindpulse.store.export",
 }
 
 
@@ -35,11 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS.values():
-        try:
-            importlib.import_module(module).add_parser(sub)
-        except ModuleNotFoundError as exc:  # a command not built yet must not break the others
-            if exc.name != module:
-                raise
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

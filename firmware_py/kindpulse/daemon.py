@@ -9,14 +9,12 @@ real speed, and against the emulator far faster than real time. `run()` (the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import logging
 import math
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,13 @@ import numpy as np
 from kindpulse.clock import Clock, RealClock
 from kindpulse.config import Config, load_config
 from kindpulse.dsp.pipeline import PPGStream
-from kindpulse.errors import KindpulseError, SensorError
+from kindpulse.errors import KindpulseError
 from kindpulse.sensor.led_control import LedCurrentController
-from kindpulse.sensor.max30102 import MAX30102
+from kindpulse.sensor.link import SensorLink
 from kindpulse.sensor.pins import Button, Motor, Pins
 from kindpulse.sensor.wait import DataWaiter
 from kindpulse.session import BREAK, IDLE, RESULT, Session
+from kindpulse.signal_state import SignalState
 from kindpulse.store.db import Store
 from kindpulse.stress.baseline import Baseline
 from kindpulse.stress.rolling import HrvSnapshot, RollingHRV, SignalQuality
@@ -40,10 +39,6 @@ from kindpulse.ui import screens
 log = logging.getLogger("kindpulse")
 
 BASELINE_KEY = "baseline"
-# Signal state changes are debounced so one bad second does not flap the screen.
-SIGNAL_LOST_AFTER_S = 2.0
-SIGNAL_OK_AFTER_S = 3.0
-RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 # NN intervals become final a few beats late (artefact look-ahead); HRV windows end at
 # the newest NN interval unless it is older than this (then the gap counts against coverage).
 MAX_NN_LATENCY_S = 12.0
@@ -52,97 +47,6 @@ MAX_NN_LATENCY_S = 12.0
 STREAM_WARMUP_S = 1.5
 # Paced breathing inflates RMSSD for a while after a break: keep that out of the baseline.
 AFTER_BREAK_S = 60.0
-
-
-@dataclass
-class SignalState:
-    """Debounced finger/usable state from the per-chunk quality flags."""
-
-    present: bool = False
-    usable: bool = False
-    motion: bool = False
-    _bad_since: float | None = None
-    _good_since: float | None = None
-    announced_ok: bool = False
-    last_hr_bpm: float | None = None
-    recent_motion_until: float = -math.inf
-
-
-@dataclass
-class SensorLink:
-    """The MAX30102's lifecycle: connect with retries and backoff, drain, recover after faults."""
-
-    bus: Any
-    address: int
-    config: Config
-    clock: Clock
-    emit: Callable[..., None]
-    sensor: MAX30102 | None = None
-    failures: int = 0
-    next_try_s: float = 0.0
-    down_since_s: float | None = None
-    last_error: str = ""
-    pending_lost: int = 0
-    _announced_down: bool = False
-    _last_sample_s: float | None = field(default=None, repr=False)
-
-    @property
-    def up(self) -> bool:
-        return self.sensor is not None
-
-    def poll(self, now_s: float):
-        """A FifoBatch, or None when the sensor is down (then it retries with backoff)."""
-        if self.sensor is None:
-            if now_s < self.next_try_s:
-                return None
-            self._connect(now_s)
-            if self.sensor is None:
-                return None
-        try:
-            batch = self.sensor.drain()
-        except SensorError as exc:
-            self._fail(now_s, exc)
-            return None
-        self._last_sample_s = now_s
-        return batch
-
-    def _connect(self, now_s: float) -> None:
-        try:
-            sensor = MAX30102(self.bus, self.address, clock=self.clock,
-                              red_ir_swapped=self.config.device.red_ir_swapped)
-            sensor.reset()
-            sensor.configure(self.config.sensor)
-            if self.config.pins.int_pin >= 0:
-                sensor.enable_interrupts(a_full=True)
-        except SensorError as exc:
-            self._fail(now_s, exc)
-            return
-        if self._last_sample_s is not None:  # samples that fell into the outage
-            self.pending_lost = max(0, round((now_s - self._last_sample_s) * sensor.output_rate_sps))
-        self.sensor = sensor
-        if self._announced_down:
-            self.emit("sensor_recovered", down_s=round(now_s - (self.down_since_s or now_s), 1))
-        self.failures = 0
-        self.down_since_s = None
-        self._announced_down = False
-
-    def _fail(self, now_s: float, exc: Exception) -> None:
-        self.sensor = None
-        self.last_error = str(exc)
-        if self.down_since_s is None:
-            self.down_since_s = now_s
-        if not self._announced_down:
-            self.emit("sensor_error", error=str(exc))
-            self._announced_down = True
-        delay = RETRY_BACKOFF_S[min(self.failures, len(RETRY_BACKOFF_S) - 1)]
-        self.failures += 1
-        self.next_try_s = now_s + delay
-
-    def close(self) -> None:
-        if self.sensor is not None:
-            with contextlib.suppress(SensorError):
-                self.sensor.close()
-            self.sensor = None
 
 
 class Device:
@@ -170,7 +74,8 @@ class Device:
         self._on_event = on_event
         self._on_frame = on_frame
         self.t0 = clock.monotonic()
-        self.link = SensorLink(bus, config.device.sensor_address, config, clock, self.emit)
+        self.link = SensorLink(bus, config.device.sensor_address, config.sensor, clock, self.emit,
+                               red_ir_swapped=config.device.red_ir_swapped, use_int=config.pins.int_pin >= 0)
         self.button = Button(pins, config.pins.button_pin, clock, on_short=self._short_press,
                              on_long=self._long_press)
         self.motor = Motor(pins, config.pins.motor_pin, clock)
@@ -180,6 +85,7 @@ class Device:
         self.session = Session(config.prompt, config.break_, emit=self.emit, play=self.motor.play,
                                measure=self._measure)
         self.signal = SignalState()
+        self.last_hr_bpm: float | None = None
         self.stream: PPGStream | None = None
         self.leds: LedCurrentController | None = None
         self._stream_fs = 0.0
@@ -305,7 +211,7 @@ class Device:
             self._last_nn_t = float(nn_t[-1])
             self.store.nn(nn_t, update.nn_ms)
         if update.hr_bpm is not None:
-            self.signal.last_hr_bpm = update.hr_bpm
+            self.last_hr_bpm = update.hr_bpm
         if update.blocks == 0:
             return
         present = "no_signal" not in update.issues
@@ -313,28 +219,8 @@ class Device:
         self._signal(now, present=present, usable=usable, motion="motion" in update.issues)
 
     def _signal(self, now: float, *, present: bool, usable: bool, motion: bool) -> None:
-        s = self.signal
-        s.motion = motion
-        if motion:
-            s.recent_motion_until = now + 10.0
-        good = present and usable
-        if good:
-            s._bad_since = None
-            s._good_since = now if s._good_since is None else s._good_since
-            if now - s._good_since >= SIGNAL_OK_AFTER_S and not (s.present and s.usable):
-                s.present = s.usable = True
-                if not s.announced_ok:
-                    self.emit("signal_ok")
-                    s.announced_ok = True
-        else:
-            s._good_since = None
-            s._bad_since = now if s._bad_since is None else s._bad_since
-            if now - s._bad_since >= SIGNAL_LOST_AFTER_S:
-                was_ok = s.present and s.usable
-                s.present, s.usable = present, False
-                if was_ok or s.announced_ok:
-                    self.emit("signal_lost", reason="no_finger" if not present else ("motion" if motion else "poor_signal"))
-                    s.announced_ok = False
+        for type_, data in self.signal.update(now, present=present, usable=usable, motion=motion):
+            self.emit(type_, **data)
 
     # -- dsp -> stress ------------------------------------------------------------
     def _hrv_time(self, now: float) -> float:
@@ -345,7 +231,7 @@ class Device:
         if snap is None:
             return
         self._snapshot = snap
-        quality = SignalQuality(usable=self.signal.usable, motion=now < self.signal.recent_motion_until,
+        quality = SignalQuality(usable=self.signal.usable, motion=self.signal.moving(now),
                                 finger_present=self.signal.present)
         if snap.short.metrics is not None:
             self.store.hrv(now, snap.short.window_s, dict(snap.short.metrics))
@@ -441,7 +327,7 @@ class Device:
             "result": self.session.result,
             "baseline": self.baseline.state,
             "trigger": self.trigger.status,
-            "hr_bpm": self.signal.last_hr_bpm,
+            "hr_bpm": self.last_hr_bpm,
             "rmssd_ms": snap.short.get("rmssd_ms") if snap is not None else None,
             "rmssd_trend": tuple(self._rmssd_trend),
             "snoozed": now < self._snoozed_until,
