@@ -72,6 +72,17 @@ def test_csv_time_column_gives_sample_rate(tmp_path, capsys, ppg, unit):
     assert res_red["column"] == "red" and res_red["inverted"] is True
 
 
+def test_sample_rate_from_a_coarse_repeating_pc_timer(tmp_path, capsys, ppg):
+    """PC timers tick in ~15.6 ms steps and repeat stamps (HeartPy's data3.csv): the rate is
+    samples over the span, not one over the median step."""
+    x, _ = ppg
+    t = np.floor(np.arange(x.size) / FS / 0.015625) * 0.015625
+    f = tmp_path / "rec.csv"
+    f.write_text("time,ir\n" + "\n".join(f"{c:.6f},{v:.0f}" for c, v in zip(t, x, strict=True)))
+    res = _json(capsys, ["analyze", str(f)])
+    assert res["fs"] == pytest.approx(FS, rel=0.01)
+
+
 def test_window_and_text(tmp_path, capsys, ppg):
     x, _ = ppg
     f = tmp_path / "rec.npy"

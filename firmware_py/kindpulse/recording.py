@@ -224,8 +224,10 @@ def load_ppg(path: str | Path, *, fs: float | None = None, column: str | None = 
             d = np.diff(t_s)
             if d.size == 0:
                 raise InputError(f"{p} has a single sample; cannot tell the sample rate (pass --fs HZ)")
-            step = float(np.median(d))
-            fs = _check_fs(1.0 / step if step > 0 else -1.0, f"time column {header[t_idx]!r}")
+            # Mean step over the whole span, not the median: PC timers tick in 15-16 ms
+            # steps and repeat stamps (HeartPy's data3.csv: median 15 ms, true 9.96 ms).
+            span = float(t_s[-1] - t_s[0])
+            fs = _check_fs(d.size / span if span > 0 else -1.0, f"time column {header[t_idx]!r}")
             src = f"time column {header[t_idx]!r} ({unit})"
         else:
             raise InputError(f"{p} has no time column; pass the sample rate with --fs HZ "
