@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py
+	$(BIN)/python bench/device.py
 
 clean:
 	rm -rf $(VENV) .numba_cache out

@@ -146,6 +146,10 @@ class Device:
     def stop(self) -> None:
         self._stopping = True
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def shutdown(self) -> None:
         """In order: motor off, display cleared, sensor shut down, data flushed."""
         self.motor.stop()

@@ -9,7 +9,6 @@ OLED), kindpulse.sqlite (the log) and summary.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import heapq
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from kindpulse.clock import VirtualClock
-from kindpulse.config import Config, PinsConfig, config_from_dict, load_config
+from kindpulse.config import Config, config_from_dict, load_config
 from kindpulse.errors import ConfigError, InputError
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
 from kindpulse.sim.sources import PPGSource, RecordedSource, SyntheticSource
@@ -184,7 +183,7 @@ class SimRig:
         """Step the device until device time t_end, pressing the button on schedule."""
         device, button = self.device, self.device.config.pins.button_pin
         real_start, t_start = time.perf_counter(), device.now()
-        while device.now() < t_end:
+        while device.now() < t_end and not device.stopping:
             now = device.now()
             while self._actions and self._actions[0][0] <= now:
                 _, _, action = heapq.heappop(self._actions)
@@ -367,11 +366,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_realtime_sim(config: Config, data_dir: Path | None = None) -> int:
-    """`kindpulse run --sim`: the default resting finger at real speed until Ctrl-C."""
+    """`kindpulse run --sim`: a resting finger on the emulator at real speed until Ctrl-C or SIGTERM."""
+    from kindpulse.daemon import install_sigterm
+
     out = data_dir or Path("out/run-sim")
-    plan = SimPlan(SyntheticSource.resting(24 * 3600.0), 24 * 3600.0, [], {}, "run-sim")
     cfg = sim_config(config, {}, out)
-    cfg = dataclasses.replace(cfg, pins=PinsConfig(backend="fake"))
-    with contextlib.suppress(KeyboardInterrupt):
-        simulate(plan, cfg, out, speed=1.0)
+    rig = build_rig(SyntheticSource.resting(24 * 3600.0), cfg, out, start=dt.datetime.now().time(),
+                    on_event=lambda ev: print(json.dumps(ev), flush=True))
+    install_sigterm(rig.device)
+    print(f"kindpulse run --sim: emulated hardware at real speed, log in {out}/kindpulse.sqlite; Ctrl-C stops",
+          flush=True)
+    try:
+        rig.run_until(24 * 3600.0, speed=1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rig.device.shutdown()
     return 0
