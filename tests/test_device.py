@@ -192,6 +192,19 @@ def test_sensor_unplugged_and_back(tmp_path):
     assert np.sum(nn[:, 0] > rec[0]["t"] + 15) > 40  # beats flow again
 
 
+def test_a_press_on_the_sensor_error_screen_retries_at_once(tmp_path):
+    rig = _rig(tmp_path)
+    rig.run_until(30)
+    rig.chip.present = False
+    rig.run_until(75)  # the backoff has grown to 30 s
+    rig.chip.present = True
+    rig.schedule_press(76.0)
+    rig.run_until(78)
+    assert _types(rig.events, "sensor_recovered")[0]["t"] == pytest.approx(76.2, abs=0.3)
+    assert not _types(rig.events, "break_start")  # the press was for the sensor, not a break
+    rig.device.shutdown()
+
+
 def test_sensor_missing_at_start_then_plugged_in(tmp_path):
     rig = _rig(tmp_path, chip_present=False)
     rig.run_until(20)

@@ -171,7 +171,7 @@ class Device:
         if self.session.state == BREAK:
             period = min(period, 1.0 / self.config.display.fps_break)
         if not self.link.up:
-            period = min(max(0.05, self.link.next_try_s - self.now()), 0.5)
+            period = min(max(0.05, self.link.next_try_s - self.now()), 0.1)  # stay responsive to the button
         return period
 
     # -- sensor -> dsp ------------------------------------------------------------
@@ -284,6 +284,9 @@ class Device:
     def _short_press(self) -> None:
         now = self.now()
         self.emit("button", press="short", state=self.session.state)
+        if not self.link.up:  # the sensor-error screen asks for a press after fixing the cable
+            self.link.next_try_s = now
+            return
         was_break = self.session.state == BREAK
         self.session.short_press(now)
         if was_break or self.session.state == BREAK:
