@@ -11,9 +11,9 @@ apt-get install -y python3-venv python3-dev
 mkdir -p "$dest"
 cp -r "$src/pyproject.toml" "$src/README.md" "$src/firmware_py" "$dest/"
 python3 -m venv "$dest/.venv"
-gpio_pkg=RPi.GPIO
-grep -q "Raspberry Pi 5" /proc/device-tree/model 2>/dev/null && gpio_pkg=rpi-lgpio
-"$dest/.venv/bin/pip" install "$dest" "$gpio_pkg"
+extra=pi
+grep -q "Raspberry Pi 5" /proc/device-tree/model 2>/dev/null && extra=pi5  # rpi-lgpio
+"$dest/.venv/bin/pip" install "$dest[$extra]"
 install -m 0644 "$src/systemd/kindpulse.sysusers" /usr/lib/sysusers.d/kindpulse.conf
 install -m 0644 "$src/systemd/kindpulse.tmpfiles" /usr/lib/tmpfiles.d/kindpulse.conf
 systemd-sysusers
