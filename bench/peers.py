@@ -9,7 +9,8 @@ clean (no sensor noise) at 100 and 50 Hz, sensor noise (2 % of the pulse) at 100
 noise plus motion bursts; beats inside a burst (+-1 s) count neither as truth nor as
 detections. Speed: one hour of 100 Hz PPG through each full pipeline (NeuroKit2
 ppg_process + hrv, HeartPy process, kindpulse analyze_ppg). Real PPG: beat agreement
-with HeartPy and NeuroKit2 on systole's ppg.npy (75 Hz) and HeartPy's data.csv (100 Hz).
+with HeartPy and NeuroKit2 on systole's ppg.npy (75 Hz) and HeartPy's data.csv (100 Hz) and
+data3.csv (100.4 Hz, 11.4 min, a strong dicrotic wave).
 
 Data is read from the installed peer packages; nothing is downloaded or written.
 
@@ -199,9 +200,24 @@ def speed() -> None:
         print(f"  {tool:<10}{t:>8.3f} s   {t / times['kindpulse']:>7.0f}x kindpulse")
 
 
+def heartpy_data3() -> tuple[np.ndarray, float]:
+    """HeartPy's data3.csv (datetime,hr): the samples and the rate from its timestamps,
+    (n - 1) / span (the PC timer ticks coarsely, so some stamps repeat)."""
+    import csv
+    from datetime import datetime
+
+    with open(_pkg("heartpy") / "data" / "data3.csv", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    t = np.array([datetime.fromisoformat(r[0]).timestamp() for r in rows])
+    x = np.array([float(r[1]) for r in rows])
+    return x, (x.size - 1) / float(t[-1] - t[0])
+
+
 def real_ppg() -> None:
+    x3, fs3 = heartpy_data3()
     sets = [("systole ppg.npy 75 Hz", np.load(_pkg("systole") / "datasets" / "ppg.npy").ravel().astype(float), 75.0),
-            ("HeartPy data.csv 100 Hz", np.loadtxt(_pkg("heartpy") / "data" / "data.csv"), 100.0)]
+            ("HeartPy data.csv 100 Hz", np.loadtxt(_pkg("heartpy") / "data" / "data.csv"), 100.0),
+            (f"HeartPy data3.csv {fs3:.1f} Hz", x3, fs3)]
     print("\nreal PPG, beat agreement (F1, 0.1 s after removing the median offset):")
     for name, x, fs in sets:
         ours, _, _ = run_kindpulse(x, fs, full_scale=None)  # not MAX30102 counts

@@ -9,6 +9,14 @@ look-ahead replaces the candidate when it also rises well from the trough after 
 dicrotic wave rises little from its notch, even on a baseline ramp), which removes
 dicrotic/diastolic peaks.
 
+The expected interval (refractory period, look-ahead) is not taken from the detected
+beats: once a few dicrotic waves are taken, the detected intervals shrink, the refractory
+shrinks with them and the detector feeds on itself. It is the autocorrelation peak of the
+last 8 s of good signal, re-estimated every second (ignored when the window is dominated
+by a transient). A candidate in the first 0.6 of that interval after the last beat (where
+a dicrotic wave lies) must rise at least 0.8 x the window's beat amplitude
+(0.7 x its 2-98 percentile range), which the detected beats cannot corrupt either.
+
 The time of an accepted beat is refined on a smoother copy (causal 0.7-5 Hz band-pass)
 that is run backwards through the same filter over a bounded window (``refine_span_s``
 each side of the candidate): locally the same as zero-phase ``sosfiltfilt``, so the
@@ -26,6 +34,7 @@ recording in one block or in chunks of any size gives identical beats.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,9 +45,11 @@ from kindpulse.dsp.filter import BandpassFilter
 __all__ = ["BeatDetector", "DetectorParams"]
 
 # layout of the float64 state vector passed to the detection kernel
-_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI = range(10)
-_NSTATE = 10
+(_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI, _PRIOR,
+ _GOOD, _AWIN) = range(13)
+_NSTATE = 13
 _NRING = 5
+_SD_RANGE = 2.8  # beat amplitude / SD of a window of finger PPG (2.83 for a sine)
 
 
 @kernel
@@ -51,8 +62,72 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 
 @kernel
+def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, sd_range):  # pragma: no cover - compiled
+    """Beat interval (samples) from the autocorrelation of y[end - w + 1 : end + 1]
+    decimated by block means of ``d`` samples, and the 2-98 percentile range of the window.
+
+    The interval is the first peak over lags lo..hi (decimated samples) that reaches
+    ``peak_frac`` of the highest, refined by a parabola. It is 0 (keep the old one) when
+    there is no positive peak, when the peak's correlation (normalised by lag 0) is under
+    ``min_corr`` (a transient dominates the window), or when it is under ``jump_corr``
+    and the interval is outside 0.7-1.4 x ``prior`` (a transient's half or double interval).
+    """
+    m = w // d
+    z = np.empty(m)
+    a = end - m * d + 1
+    mean = 0.0
+    for k in range(m):
+        s = 0.0
+        for q in range(d):
+            s += y[a + k * d + q]
+        z[k] = s / d
+        mean += z[k]
+    mean /= m
+    for k in range(m):
+        z[k] -= mean
+    e0 = 0.0
+    for k in range(m):
+        e0 += z[k] * z[k]
+    amp = sd_range * np.sqrt(e0 / m)
+    hi = min(hi, m // 2)
+    if hi <= lo + 1:
+        return 0.0, amp
+    ac = np.empty(hi + 2 - lo)
+    for lag in range(lo - 1, hi + 2):
+        s = 0.0
+        for k in range(m - lag):
+            s += z[k] * z[k + lag]
+        ac[lag - lo + 1] = s
+    top = 0.0
+    for q in range(1, hi - lo + 2):
+        if ac[q] > ac[q - 1] and ac[q] >= ac[q + 1] and ac[q] > top:
+            top = ac[q]
+    if top <= 0.0:
+        return 0.0, amp  # no peak inside the range (a ramp, or no rhythm)
+    # the first peak that reaches peak_frac of the highest: a regular rhythm correlates as
+    # well at two intervals as at one, and the longer lag would halve the beat rate
+    best = 1
+    for q in range(1, hi - lo + 2):
+        if ac[q] > ac[q - 1] and ac[q] >= ac[q + 1] and ac[q] >= peak_frac * top:
+            best = q
+            break
+    b = ac[best]
+    corr = b / e0 if e0 > 0.0 else 0.0
+    a0, c0 = ac[best - 1], ac[best + 1]
+    den = a0 - 2.0 * b + c0
+    off = 0.5 * (a0 - c0) / den if den < 0.0 else 0.0
+    est = (lo - 1 + best + off) * d
+    if corr < min_corr:
+        return 0.0, amp
+    if prior > 0.0 and (est < 0.7 * prior or est > 1.4 * prior) and corr < jump_corr:
+        return 0.0, amp
+    return est, amp
+
+
+@kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
-            repl_frac, out_idx, out_amp):  # pragma: no cover - compiled
+            repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise, out_idx,
+            out_amp):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
     The global sample index of local sample i is base + i. Writes the global index of
@@ -69,8 +144,20 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             st[_LAST] = -1.0
             st[_TROUGH] = np.inf
             st[_TROUGH_AFTER] = np.inf
+            st[_GOOD] = 0.0
             continue
-        ibi = st[_IBI]
+        st[_GOOD] += 1.0
+        # expected interval: autocorrelation of the last acf_w good samples, every acf_hop
+        # samples of stream time (not the detected intervals, which a dicrotic wave can corrupt)
+        if st[_GOOD] >= acf_w and g % acf_hop == 0:
+            est, wamp = _acf_interval(ybp, i, acf_w, acf_d, acf_lo, acf_hi, acf_frac, st[_PRIOR],
+                                      acf_corr[0], acf_corr[1], acf_corr[2])
+            if est > 0.0:
+                st[_PRIOR] = est
+            st[_AWIN] = 0.7 * wamp
+        ibi = st[_PRIOR]
+        if ibi <= 0.0:
+            ibi = st[_IBI]
         if ibi <= 0.0:
             ibi = fs  # 60 bpm until we know better
         # confirm a pending candidate once the look-ahead has passed without a higher maximum
@@ -103,8 +190,8 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 j = g - 1
                 since = j - st[_LAST] if st[_LAST] >= 0.0 else 1e18
                 refr = refr_s * fs
-                if st[_IBI] > 0.0:
-                    refr = max(refr, refr_frac * st[_IBI])
+                if st[_PRIOR] > 0.0 or st[_IBI] > 0.0:
+                    refr = max(refr, refr_frac * ibi)
                 amp = _median_ring(ring, int(st[_NAMP])) if st[_NAMP] > 0 else st[_AMP0]
                 thr = thr_frac * amp
                 if since > 2.0 * ibi:
@@ -118,7 +205,9 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 left = y1 - st[_TROUGH_AFTER]
                 better = st[_CAND] < 0.0 or (y1 > st[_CAND_VAL] and left >= thr
                                              and left >= repl_frac * st[_CAND_RISE])
-                if since >= refr and rise >= thr and better:
+                # early (a dicrotic wave's place): only a rise like a systolic one's
+                early = since < early_phase * ibi and rise < early_rise * st[_AWIN]
+                if since >= refr and rise >= thr and better and not early:
                     st[_CAND] = j
                     st[_CAND_VAL] = y1
                     st[_CAND_RISE] = rise
@@ -202,6 +291,20 @@ class DetectorParams:
     refine_span_s : float
         Length of the local backward (zero-phase) pass after each candidate; also the
         latency of a beat.
+    interval_window_s, interval_hop_s, interval_rate_hz : float
+        The expected interval (refractory, look-ahead) is the autocorrelation peak
+        (0.3-2 s) of the last ``interval_window_s`` of good detection signal, decimated to
+        at least ``interval_rate_hz``, re-estimated every ``interval_hop_s``.
+    interval_peak_frac : float
+        The first autocorrelation peak reaching this fraction of the highest is taken
+        (a regular rhythm correlates as well at two intervals as at one).
+    interval_min_corr, interval_jump_corr : float
+        An estimate is kept only when its normalised correlation reaches ``min_corr``, and
+        ``jump_corr`` when it is outside 0.7-1.4 x the current interval.
+    early_phase, early_rise_frac : float
+        A candidate within ``early_phase`` x interval after the last beat must rise at
+        least ``early_rise_frac`` x the window's beat amplitude (0.7 x 2-98 percentile
+        range): a dicrotic wave there rises less than a systolic upstroke.
     """
 
     thr_frac: float = 0.35
@@ -213,6 +316,14 @@ class DetectorParams:
     timing_low_hz: float = 0.7
     timing_high_hz: float = 5.0
     refine_span_s: float = 1.5
+    interval_window_s: float = 8.0
+    interval_hop_s: float = 1.0
+    interval_rate_hz: float = 25.0
+    interval_peak_frac: float = 0.75
+    interval_min_corr: float = 0.3
+    interval_jump_corr: float = 0.5
+    early_phase: float = 0.6
+    early_rise_frac: float = 0.8
 
 
 class BeatDetector:
@@ -240,10 +351,16 @@ class BeatDetector:
         self.span = max(4, int(round(self.p.refine_span_s * self.fs)))
         self.search_lo = max(2, int(round(0.15 * self.fs)))
         self.search_hi = max(2, int(round(0.1 * self.fs)))
+        self.acf_d = max(1, int(self.fs // self.p.interval_rate_hz))
+        self.acf_w = max(8 * self.acf_d, int(round(self.p.interval_window_s * self.fs)))
+        self.acf_hop = max(1, int(round(self.p.interval_hop_s * self.fs)))
+        self.acf_lo = max(2, int(0.3 * self.fs / self.acf_d))
+        self.acf_hi = int(math.ceil(2.0 * self.fs / self.acf_d))
         self.state = np.zeros(_NSTATE)
         self.ring = np.zeros(_NRING)
         self.iring = np.zeros(_NRING)
         self._ibi0 = 0.0
+        self._prior0 = 0.0
         self.n_seen = 0
         self._ybp = np.zeros(0)
         self._bp_base = 0
@@ -263,13 +380,17 @@ class BeatDetector:
             self._amp0 = float(np.median(self.ring[: int(min(st[_NAMP], _NRING))]))
         if st[_IBI] > 0:
             self._ibi0 = float(st[_IBI])
+        if st[_PRIOR] > 0:
+            self._prior0 = float(st[_PRIOR])
         st[:] = 0.0
         st[_CAND] = -1.0
         st[_LAST] = -1.0
         st[_TROUGH] = np.inf
         st[_TROUGH_AFTER] = np.inf
         st[_AMP0] = self._amp0
+        st[_AWIN] = self._amp0
         st[_IBI] = self._ibi0
+        st[_PRIOR] = self._prior0
         self.ring[:] = 0.0
         self.iring[:] = 0.0
         self.timing.reset()
@@ -285,11 +406,14 @@ class BeatDetector:
         """Beat amplitude (rise, band-passed units) assumed before the first beat."""
         self._amp0 = float(amp0)
         self.state[_AMP0] = self._amp0
+        self.state[_AWIN] = self._amp0
 
     def set_interval(self, ibi_s: float) -> None:
         """Inter-beat interval (s) assumed before the first beats (sets the refractory)."""
         self._ibi0 = max(0.0, float(ibi_s)) * self.fs
+        self._prior0 = self._ibi0
         self.state[_IBI] = self._ibi0
+        self.state[_PRIOR] = self._prior0
 
     @property
     def amplitude(self) -> float:
@@ -335,9 +459,10 @@ class BeatDetector:
         out_a = np.empty(cap)
         n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
-                    out_i, out_a)
+                    self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
+                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE]), p.early_phase, p.early_rise_frac, out_i, out_a)
         self.n_seen += ybp.size
-        keep = min(bp.size, 4)
+        keep = min(bp.size, max(4, self.acf_w))
         self._ybp = bp[bp.size - keep:].copy()
         self._bp_base = self.n_seen - keep
         self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
