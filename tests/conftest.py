@@ -8,6 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (deterministic CI) and keep no database.
+settings.register_profile("kindpulse", derandomize=True, database=None, deadline=None)
+settings.load_profile("kindpulse")
 
 
 def _pkg_dir(name: str) -> Path | None:

@@ -299,10 +299,13 @@ def test_desk_mode_invites_check_ins(tmp_path):
         (["sim", "--rr", "missing.txt", "--out", "o"], "RR file missing.txt not found"),
         (["sim", "--scenario", "demo", "--rr", "a.txt", "--out", "o"], "choose one of"),
         (["run", "--config", "missing.toml"], "config file missing.toml not found"),
+        (["sim", "--ppg", "x.csv", "--fs", "nan", "--out", "o"], "--fs must be positive"),
+        (["sim", "--scenario", "demo", "--duration", "1m", "--out", "afile"], "afile is a file, not a directory"),
     ],
 )
 def test_bad_sim_arguments_get_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse's own errors exit from inside parse_args
@@ -323,6 +326,24 @@ def test_sim_from_an_rr_file(tmp_path, capsys):
     assert "simulated rr" in capsys.readouterr().out
     nn = _nn(tmp_path / "o" / "kindpulse.sqlite")
     assert 60000 / np.median(nn[:, 1]) == pytest.approx(70, abs=3)
+
+
+def test_an_oled_glitch_on_the_shared_bus_does_not_stop_the_device(tmp_path):
+    from kindpulse.sensor.display import make_display
+    from kindpulse.sim import RecordingDevice
+
+    rig = _rig(tmp_path)
+    rig.bus.devices[0x3C] = oled = RecordingDevice()
+    rig.device.display = make_display("ssd1306", bus=rig.bus)
+    rig.run_until(20)
+    drawn = oled.data_bytes
+    assert drawn > 0
+    rig.bus.fail_on(lambda tx: tx.addr == 0x3C, count=3)
+    rig.run_until(60)
+    assert len(_types(rig.events, "display_error")) == 1
+    assert oled.data_bytes > drawn  # frames flow again after the glitch
+    rig.device.shutdown()
+    assert np.sum(_nn(tmp_path / "kindpulse.sqlite")[:, 0] > 20) > 30  # beats never stopped
 
 
 def test_int_pin_paces_the_loop_on_the_fifo(tmp_path):

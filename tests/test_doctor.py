@@ -83,3 +83,13 @@ def test_no_finger_fails_the_led_test_with_advice():
     chip.source = ConstantSource(red=0.0, ir=0.0)
     _, lines = lines_of(env)
     assert any("IR barely changes" in ln and "fingertip" in ln for ln in lines)
+
+
+def test_addresses_come_from_the_config(tmp_path, capsys):
+    """An OLED on 0x3D (address jumper) set in the config is looked for there."""
+    from kindpulse.cli import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[display]\naddress = 0x3D\n", encoding="utf-8")
+    assert main(["doctor", "--sim", "--config", str(cfg)]) == 0
+    assert "OLED answers at 0x3D" in capsys.readouterr().out

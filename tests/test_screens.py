@@ -157,3 +157,14 @@ def test_choose_view_priorities() -> None:
     assert S.choose_view({**ui, "session": "result", "result": res}) == S.ResultView(80.0, 72.0, 25.0, 38.0)
     # The session outranks a lifted finger: a break continues on screen.
     assert isinstance(S.choose_view({**ui, "session": "break", "finger": False, "since_s": 0.0}), S.BreakView)
+
+
+def test_choose_view_tells_motion_and_io_errors_apart() -> None:
+    from kindpulse.ui.screens import PoorSignalView, SensorErrorView, choose_view
+
+    assert choose_view({"usable": False, "motion": True}) == PoorSignalView(motion=True)
+    assert choose_view({"usable": False}) == PoorSignalView(motion=False)
+    gone = choose_view({"sensor_up": False, "sensor_error": "no MAX30102 answers at 0x57 on /dev/i2c-1"})
+    flaky = choose_view({"sensor_up": False, "sensor_error": "drain failed on the MAX30102: I/O error (errno 5)"})
+    assert gone == SensorErrorView()
+    assert flaky.problem == "sensor I/O error"

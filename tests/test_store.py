@@ -42,3 +42,40 @@ def test_rows_are_committed_in_batches_and_on_close(tmp_path):
     store.event(31.0, "prompt")
     store.close()
     assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
+
+
+def test_raw_ppg_is_pruned_after_its_retention(tmp_path):
+    clock = VirtualClock()
+    store = Store(tmp_path / "log.sqlite", clock, keep_raw_ppg_days=1.0)
+    store.ppg(0.0, 100.0, np.arange(10), np.arange(10))
+    clock.advance(20 * 3600)
+    store.ppg(72000.0, 100.0, np.arange(10), np.arange(10))
+    store.tick()
+    assert store.count("ppg") == 2  # nothing older than a day yet
+    clock.advance(6 * 3600)
+    store.tick()
+    assert store.count("ppg") == 1
+    store.close()
+    off = Store(tmp_path / "off.sqlite", clock, keep_raw_ppg_days=0)
+    off.ppg(0.0, 100.0, np.arange(10), np.arange(10))
+    assert off.count("ppg") == 0
+    off.close()
+
+
+def test_unusable_log_files_are_one_line_errors(tmp_path):
+    import sqlite3
+
+    import pytest
+
+    from kindpulse.errors import KindpulseError
+
+    newer = tmp_path / "newer.sqlite"
+    con = sqlite3.connect(newer)
+    con.execute("PRAGMA user_version=99")
+    con.commit()
+    con.close()
+    with pytest.raises(KindpulseError, match="newer kindpulse"):
+        Store(newer, VirtualClock())
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(KindpulseError, match="cannot open the log"):
+        Store(tmp_path / "afile" / "log.sqlite", VirtualClock())

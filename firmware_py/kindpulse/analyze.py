@@ -17,22 +17,10 @@ import sys
 
 import numpy as np
 
+from kindpulse.cli import positive_number
 from kindpulse.errors import InputError
 
 __all__ = ["add_parser", "analyze_ibi", "run"]
-
-
-def _positive(kind: str):
-    def parse(s: str) -> float:
-        try:
-            v = float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be a number, got {s!r}") from None
-        if not (math.isfinite(v) and v > 0):
-            raise argparse.ArgumentTypeError(f"{kind} must be positive, got {s!r}")
-        return v
-
-    return parse
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -45,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="PPG recording: CSV with a header, or .npy")
     p.add_argument("--ibi", metavar="FILE", help="inter-beat intervals in ms (CSV column or .npy) instead of PPG")
-    p.add_argument("--fs", type=_positive("--fs"), metavar="HZ",
+    p.add_argument("--fs", type=positive_number("--fs"), metavar="HZ",
                    help="sample rate in Hz (default: from the time column)")
     p.add_argument("--column", metavar="NAME", help="PPG (or IBI) column; default: the first numeric one")
     pol = p.add_mutually_exclusive_group()
@@ -53,9 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                      help="the signal is raw sensor light (more blood, less light); default: detect")
     pol.add_argument("--no-invert", dest="invert", action="store_const", const=False,
                      help="the signal is already blood-volume up")
-    p.add_argument("--full-scale", type=_positive("--full-scale"), metavar="COUNTS",
+    p.add_argument("--full-scale", type=positive_number("--full-scale"), metavar="COUNTS",
                    help="ADC full scale for saturation checks (MAX30102: 262143)")
-    p.add_argument("--window", type=_positive("--window"), metavar="SECONDS",
+    p.add_argument("--window", type=positive_number("--window"), metavar="SECONDS",
                    help="also give HRV per consecutive window of this length")
     p.add_argument("--format", choices=("json", "text"), default="json", help="output format (default json)")
     p.set_defaults(run=run)

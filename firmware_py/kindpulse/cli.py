@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 
 from kindpulse import __version__
@@ -17,6 +18,21 @@ COMMANDS: dict[str, str] = {
     "run": "kindpulse.daemon",
     "doctor": "kindpulse.doctor",
 }
+
+
+def positive_number(option: str):
+    """argparse type: a finite number > 0, else a one-line error naming the option."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} must be a number, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{option} must be positive, got {text!r}")
+        return value
+
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):

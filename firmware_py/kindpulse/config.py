@@ -43,10 +43,13 @@ class DeviceConfig:
     red_ir_swapped: bool = False  # some clone boards deliver IR first in the FIFO
     led_auto_adjust: bool = True  # keep the DC level in a good band of the ADC range
     timezone_offset_min: int = 0  # local time = UTC + this, for quiet hours (the Pi may have no TZ set)
+    keep_raw_ppg_days: float = 7.0  # raw sensor counts (~70 MB a day) are pruned after this; 0 = keep none
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.keep_raw_ppg_days < 0:
+            raise ConfigError("keep_raw_ppg_days must be 0 (keep none) or positive")
         if not 0 <= self.sensor_address <= 0x7F:
             raise ConfigError("sensor_address must be a 7-bit I2C address (0x57 for the MAX30102)")
 
@@ -55,15 +58,12 @@ class DeviceConfig:
 class PinsConfig:
     """BCM pin numbers (see hardware/README.md for the wiring)."""
 
-    backend: str = "rpi"  # "rpi" (RPi.GPIO / rpi-lgpio) or "fake" (simulation only; never chosen automatically)
     button_pin: int = 17
     motor_pin: int = 18
     int_pin: int = 4  # MAX30102 INT (active low); -1 = not wired, poll the FIFO
     motor_pwm_hz: float = 200.0
 
     def __post_init__(self) -> None:
-        if self.backend not in ("rpi", "fake"):
-            raise ConfigError(f"backend must be 'rpi' or 'fake', not {self.backend!r}")
         for name in ("button_pin", "motor_pin"):
             if not 0 <= getattr(self, name) <= 27:
                 raise ConfigError(f"{name} must be a BCM GPIO number 0-27")

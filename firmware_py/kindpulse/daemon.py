@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from luma.core.error import Error as LumaError
 
 from kindpulse.clock import Clock, RealClock
 from kindpulse.config import Config, load_config
@@ -45,6 +46,9 @@ MAX_NN_LATENCY_S = 12.0
 # The sensor's polarity is known (inverted), so the stream needs only enough signal to
 # size its first threshold: the first beat shows within about 2 s of the finger arriving.
 STREAM_WARMUP_S = 1.5
+# The baseline is saved after every calm minute while calibrating, then every 10 (a power
+# cut loses at most 10 calm minutes; each save rewrites the whole history).
+BASELINE_SAVE_EVERY = 10
 # Paced breathing inflates RMSSD for a while after a break: keep that out of the baseline.
 AFTER_BREAK_S = 60.0
 
@@ -78,7 +82,7 @@ class Device:
                                red_ir_swapped=config.device.red_ir_swapped, use_int=config.pins.int_pin >= 0)
         self.button = Button(pins, config.pins.button_pin, clock, on_short=self._short_press,
                              on_long=self._long_press)
-        self.motor = Motor(pins, config.pins.motor_pin, clock)
+        self.motor = Motor(pins, config.pins.motor_pin, clock, pwm_hz=config.pins.motor_pwm_hz)
         self.baseline = self._load_baseline()
         self.rolling = RollingHRV(config.rolling)
         self.trigger = StressTrigger(config.trigger, self.baseline)
@@ -94,8 +98,10 @@ class Device:
         self._first_beat = False
         self._rmssd_trend: list[float] = []
         self._last_frame_s = -math.inf
-        self._last_image: bytes | None = None
-        self._snoozed_until = -math.inf
+        self._last_view: object = None
+        self._display_failed = False
+        self._unsaved_windows = 0
+        self._last_long: object = None
         self._last_checkin_s = 0.0
         self._calibrating_announced = False
         self._stopping = False
@@ -123,7 +129,6 @@ class Device:
             self._signal(now, present=False, usable=False, motion=False)
         self.button.update()
         self.motor.update()
-        self.session.set_time(now)
         self.session.tick(now)
         self._hrv_tick(now)
         self._checkin(now)
@@ -165,13 +170,13 @@ class Device:
         self.store.close()
 
     def _period(self) -> float:
-        """Drain at the FIFO's pace (3/4 full); faster while the break animates."""
-        rate = self._stream_fs or 100.0
-        period = 24.0 / rate
+        """Drain at the FIFO's pace (the driver's poll interval); faster while the break animates."""
+        sensor = self.link.sensor
+        if sensor is None:
+            return min(max(0.05, self.link.next_try_s - self.now()), 0.1)  # stay responsive to the button
+        period = sensor.poll_interval_s
         if self.session.state == BREAK:
             period = min(period, 1.0 / self.config.display.fps_break)
-        if not self.link.up:
-            period = min(max(0.05, self.link.next_try_s - self.now()), 0.1)  # stay responsive to the button
         return period
 
     # -- sensor -> dsp ------------------------------------------------------------
@@ -242,15 +247,22 @@ class Device:
             rmssd = snap.short.get("rmssd_ms")
             if rmssd is not None:
                 self._rmssd_trend = (self._rmssd_trend + [rmssd])[-60:]
+        if snap.long is not self._last_long and snap.long.metrics is not None:  # recomputed every 30 s
+            self.store.hrv(now, snap.long.window_s, dict(snap.long.metrics))
+        self._last_long = snap.long
         was_ready = self.baseline.ready
         events = self.trigger.step(now, self._local_time(), snap, quality)
         result = self.session.result
         in_break = self.session.busy or (result is not None and now - result.end_s < AFTER_BREAK_S)
-        self.baseline.add(now, snap.short.metrics, coverage=snap.short.coverage, usable=quality.usable,
+        learned = self.baseline.add(now, snap.short.metrics, coverage=snap.short.coverage, usable=quality.usable,
                           motion=quality.motion, stressed=self.trigger.stressed, in_break=in_break)
+        if learned:
+            self._unsaved_windows += 1
         if not was_ready and self.baseline.ready:
             self.emit("baseline_ready", windows=self.baseline.state.n_windows)
-            self.store.set_state(BASELINE_KEY, self.baseline.to_dict())
+        if self._unsaved_windows and (not was_ready or self._unsaved_windows >= BASELINE_SAVE_EVERY):
+            self.store.set_state(BASELINE_KEY, self.baseline.to_dict())  # commits: survives a power cut
+            self._unsaved_windows = 0
         elif not self.baseline.ready and not self._calibrating_announced and self.signal.usable:
             self.emit("calibrating")
             self._calibrating_announced = True
@@ -297,8 +309,7 @@ class Device:
         self.emit("button", press="long", state=self.session.state)
         if self.session.long_press(now):
             self.trigger.snooze(now)
-            self._snoozed_until = now + self.config.trigger.snooze_s
-            self.emit("snoozed", until_s=round(self._snoozed_until, 1))
+            self.emit("snoozed", until_s=round(self.trigger.snoozed_until_s, 1))
 
     # -- ui -------------------------------------------------------------------------
     def _show(self, now: float) -> None:
@@ -306,12 +317,19 @@ class Device:
         if now - self._last_frame_s < 1.0 / fps - 1e-9:
             return
         self._last_frame_s = now
-        image = screens.render_screen(self.screen_view(now))
-        data = image.tobytes()
-        if data == self._last_image:
+        view = self.screen_view(now)
+        if view == self._last_view:  # views are frozen dataclasses: same view, same pixels
             return
-        self._last_image = data
-        self.display.display(image)
+        image = screens.render(view)
+        try:
+            self.display.display(image)
+        except (OSError, LumaError) as exc:  # the OLED shares the bus: a glitch must not stop the loop
+            if not self._display_failed:
+                self.emit("display_error", error=str(exc))
+                self._display_failed = True
+            return  # try again with the next frame
+        self._display_failed = False
+        self._last_view = view
         if self._on_frame is not None:
             self._on_frame(now, image)
 
@@ -321,6 +339,7 @@ class Device:
 
     def _ui_state(self, now: float) -> dict:
         snap = self._snapshot
+        snoozed = now < self.trigger.snoozed_until_s
         return {
             "now_s": now,
             "sensor_up": self.link.up,
@@ -337,8 +356,9 @@ class Device:
             "hr_bpm": self.last_hr_bpm,
             "rmssd_ms": snap.short.get("rmssd_ms") if snap is not None else None,
             "rmssd_trend": tuple(self._rmssd_trend),
-            "snoozed": now < self._snoozed_until,
-            "snoozed_until_hhmm": self._hhmm_at(self._snoozed_until) if now < self._snoozed_until else "",
+            "snoozed": snoozed,
+            "snoozed_until_hhmm": self._hhmm_at(self.trigger.snoozed_until_s) if snoozed else "",
+            "motion": self.signal.moving(now),
             "mode": self.config.device.mode,
         }
 
@@ -392,7 +412,8 @@ def run(args: argparse.Namespace) -> int:
     waiter = IntPinWaiter(pins, config.pins.int_pin, clock) if config.pins.int_pin >= 0 else None
     display = make_display(config.display.kind, i2c_port=config.device.i2c_bus, address=config.display.address,
                            rotate=config.display.rotate)
-    store = Store(data_dir / "kindpulse.sqlite", clock, info={"mode": config.device.mode})
+    store = Store(data_dir / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                  info={"mode": config.device.mode})
     device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store, waiter=waiter)
     install_sigterm(device)
     try:

@@ -50,6 +50,8 @@ class DoctorEnv:
     int_pin: int | None = INT_PIN
     button_pin: int = BUTTON_PIN
     motor_pin: int = MOTOR_PIN
+    sensor_address: int = R.I2C_ADDRESS
+    oled_address: int = OLED_ADDRESS
     button_timeout_s: float = 10.0
     user: Callable[[float], None] | None = None  # sim: acts as the person at the device
     say: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
@@ -65,7 +67,7 @@ def _scan(bus: Any, addr: int) -> bool:
 
 def _sensor_checks(env: DoctorEnv, bus: Any, path: str) -> list[Check]:
     out: list[Check] = []
-    sensor = MAX30102(bus, clock=env.clock, bus_name=path)
+    sensor = MAX30102(bus, env.sensor_address, clock=env.clock, bus_name=path)
     try:
         rev = sensor.probe()
     except KindpulseError as exc:
@@ -191,14 +193,15 @@ def run_checks(env: DoctorEnv) -> list[Check]:
         if bus is not None:
             add(Check(True, f"I2C bus {path} opens"))
             try:
-                found = _scan(bus, R.I2C_ADDRESS)
-                add(Check(found, f"sensor answers at 0x{R.I2C_ADDRESS:02X}" if found else
-                          f"nothing answers at 0x{R.I2C_ADDRESS:02X} (MAX30102)",
+                found = _scan(bus, env.sensor_address)
+                add(Check(found, f"sensor answers at 0x{env.sensor_address:02X}" if found else
+                          f"nothing answers at 0x{env.sensor_address:02X} (MAX30102)",
                           "check the sensor wiring: VIN to 3V3 (pin 1), GND (pin 9), SDA pin 3, SCL pin 5"))
-                oled = _scan(bus, OLED_ADDRESS)
-                add(Check(oled, f"OLED answers at 0x{OLED_ADDRESS:02X}" if oled else
-                          f"nothing answers at 0x{OLED_ADDRESS:02X} (OLED)",
-                          "check the OLED wiring (same SDA/SCL), or its address jumper (0x3C/0x3D)"))
+                oled = _scan(bus, env.oled_address)
+                add(Check(oled, f"OLED answers at 0x{env.oled_address:02X}" if oled else
+                          f"nothing answers at 0x{env.oled_address:02X} (OLED)",
+                          "check the OLED wiring (same SDA/SCL), or its address jumper (0x3C/0x3D) "
+                          "against display.address in the config"))
                 if found:
                     for c in _sensor_checks(env, bus, path):
                         add(c)
@@ -210,7 +213,8 @@ def run_checks(env: DoctorEnv) -> list[Check]:
     return results
 
 
-def real_env(bus_number: int, int_pin: int | None, button_pin: int, motor_pin: int) -> DoctorEnv:
+def real_env(bus_number: int, int_pin: int | None, button_pin: int, motor_pin: int, *,
+             sensor_address: int = R.I2C_ADDRESS, oled_address: int = OLED_ADDRESS) -> DoctorEnv:
     def open_bus(n: int) -> Any:
         import smbus2
 
@@ -222,19 +226,21 @@ def real_env(bus_number: int, int_pin: int | None, button_pin: int, motor_pin: i
         return RPiGpioPins()
 
     return DoctorEnv(bus_number, RealClock(), os.path.exists, open_bus, make_pins,
-                     int_pin=int_pin, button_pin=button_pin, motor_pin=motor_pin)
+                     int_pin=int_pin, button_pin=button_pin, motor_pin=motor_pin,
+                     sensor_address=sensor_address, oled_address=oled_address)
 
 
 def sim_env(bus_number: int = 1, *, int_pin: int | None = INT_PIN, button_pin: int = BUTTON_PIN,
             motor_pin: int = MOTOR_PIN, say: Callable[[str], None] | None = None,
-            chip_present: bool = True, press_button: bool = True) -> DoctorEnv:
+            chip_present: bool = True, press_button: bool = True,
+            sensor_address: int = R.I2C_ADDRESS, oled_address: int = OLED_ADDRESS) -> DoctorEnv:
     """The emulated device: MAX30102 with a resting finger, an OLED, fake pins with INT wired."""
     from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins, RecordingDevice, VirtualClock
 
     clock = VirtualClock()
     chip = EmulatedMAX30102(clock=clock)
     chip.present = chip_present
-    bus = EmulatedBus({R.I2C_ADDRESS: chip, OLED_ADDRESS: RecordingDevice()}, bus_number=bus_number)
+    bus = EmulatedBus({sensor_address: chip, oled_address: RecordingDevice()}, bus_number=bus_number)
     pins = FakePins(clock)
     if int_pin is not None:
         pins.connect(int_pin, chip.int_level)
@@ -248,7 +254,8 @@ def sim_env(bus_number: int = 1, *, int_pin: int | None = INT_PIN, button_pin: i
             pins.release(button_pin)
 
     env = DoctorEnv(bus_number, clock, lambda _p: True, lambda _n: bus, lambda: pins,
-                    int_pin=int_pin, button_pin=button_pin, motor_pin=motor_pin, user=user)
+                    int_pin=int_pin, button_pin=button_pin, motor_pin=motor_pin, user=user,
+                    sensor_address=sensor_address, oled_address=oled_address)
     if say is not None:
         env.say = say
     return env
@@ -266,34 +273,29 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _configured(args: argparse.Namespace) -> tuple[int, int | None, int, int]:
-    """(bus, int_pin, button_pin, motor_pin): command line, else config file, else defaults."""
-    bus, int_pin, button, motor = 1, INT_PIN, BUTTON_PIN, MOTOR_PIN
-    try:
-        from kindpulse.config import load_config
+def _configured(args: argparse.Namespace):
+    """The config file (or defaults), with the command line's pins and bus on top."""
+    from kindpulse.config import load_config
 
-        cfg = load_config(args.config, required=args.config is not None)
-        bus = cfg.device.i2c_bus
-        int_pin = None if cfg.pins.int_pin < 0 else cfg.pins.int_pin
-        button, motor = cfg.pins.button_pin, cfg.pins.motor_pin
-    except (ImportError, AttributeError):  # config module not there (yet): defaults
-        pass
-    if args.bus is not None:
-        bus = args.bus
+    cfg = load_config(args.config, required=args.config is not None)
+    int_pin = None if cfg.pins.int_pin < 0 else cfg.pins.int_pin
     if args.int_pin is not None:
         int_pin = args.int_pin
     if args.no_int:
         int_pin = None
-    return (bus, int_pin, args.button_pin if args.button_pin is not None else button,
-            args.motor_pin if args.motor_pin is not None else motor)
+    return {
+        "bus_number": args.bus if args.bus is not None else cfg.device.i2c_bus,
+        "int_pin": int_pin,
+        "button_pin": args.button_pin if args.button_pin is not None else cfg.pins.button_pin,
+        "motor_pin": args.motor_pin if args.motor_pin is not None else cfg.pins.motor_pin,
+        "sensor_address": cfg.device.sensor_address,
+        "oled_address": cfg.display.address,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    bus, int_pin, button, motor = _configured(args)
-    if args.sim:
-        env = sim_env(bus, int_pin=int_pin, button_pin=button, motor_pin=motor)
-    else:
-        env = real_env(bus, int_pin, button, motor)
+    wiring = _configured(args)
+    env = sim_env(**wiring) if args.sim else real_env(**wiring)
     results = run_checks(env)
     return 0 if all(c.ok for c in results) else 1
 

@@ -77,6 +77,8 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
             rows = [r for r in csv.reader(fh, dialect) if r and any(c.strip() for c in r)]
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not a text CSV file ({exc.reason}); give a CSV or a .npy") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path} ({exc.strerror or exc}); check the path and its permissions") from None
     if not rows:
         raise InputError(f"{path} is empty; give a CSV with a header and at least one data row")
     first = [c.strip() for c in rows[0]]

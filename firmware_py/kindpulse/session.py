@@ -37,17 +37,14 @@ class BreakResult:
     rmssd_after: float | None
 
     def as_event(self) -> dict[str, Any]:
-        def r(v: float | None) -> float | None:
-            return None if v is None else round(v, 1)
-
         return {
             "duration_s": round(self.end_s - self.start_s, 1),
             "prompted": self.prompted,
             "ended_early": self.ended_early,
-            "hr_before": r(self.hr_before),
-            "hr_after": r(self.hr_after),
-            "rmssd_before": r(self.rmssd_before),
-            "rmssd_after": r(self.rmssd_after),
+            "hr_before": _r(self.hr_before),
+            "hr_after": _r(self.hr_after),
+            "rmssd_before": _r(self.rmssd_before),
+            "rmssd_after": _r(self.rmssd_after),
         }
 
 
@@ -121,10 +118,6 @@ class Session:
             self._enter(IDLE, now_s)
 
     @property
-    def break_elapsed_s(self) -> float:
-        return 0.0 if self.state != BREAK else self._now - self.since_s
-
-    @property
     def busy(self) -> bool:
         """True while the wearer is being asked or guided: no new prompt, no baseline learning."""
         return self.state in (PROMPT, BREAK)
@@ -133,7 +126,6 @@ class Session:
     def _enter(self, state: str, now_s: float) -> None:
         self.state = state
         self.since_s = now_s
-        self._now = now_s
 
     def _start_break(self, now_s: float) -> None:
         self._prompted = self.state == PROMPT
@@ -158,9 +150,6 @@ class Session:
         self._play(haptics.BREAK_END)
         self._emit("break_end", **self.result.as_event())
         self._enter(RESULT, now_s)
-
-    def set_time(self, now_s: float) -> None:
-        self._now = now_s
 
 
 def _r(v: float | None) -> float | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kindpulse.cli import positive_number
 from kindpulse.clock import VirtualClock
 from kindpulse.config import Config, config_from_dict, load_config
 from kindpulse.errors import ConfigError, InputError
@@ -44,9 +45,6 @@ class SimResult:
     @property
     def speedup(self) -> float:
         return self.duration_s / self.wall_s if self.wall_s > 0 else float("inf")
-
-    def of_type(self, type_: str) -> list[dict]:
-        return [e for e in self.events if e["type"] == type_]
 
 
 class FrameRecorder:
@@ -129,7 +127,7 @@ def plan_from_args(args: argparse.Namespace) -> SimPlan:
     duration = parse_duration(args.duration, "--duration") if args.duration is not None else None
     presses = [(float(t), "short") for t in args.press_at or []]
     if args.ppg is not None:
-        if args.fs is None or args.fs <= 0:
+        if args.fs is None:
             raise ConfigError("--ppg needs --fs HZ, the sample rate of the recording (e.g. --fs 100)")
         counts = _read_column(Path(args.ppg), "PPG")
         src = RecordedSource(counts, args.fs, t0_s=0.0)
@@ -151,9 +149,17 @@ def sim_config(base: Config, overrides: dict, data_dir: Path) -> Config:
     return dataclasses.replace(
         config,
         device=dataclasses.replace(config.device, data_dir=str(data_dir), timezone_offset_min=0),
-        pins=dataclasses.replace(config.pins, backend="fake"),
         display=dataclasses.replace(config.display, kind="dummy"),
     )
+
+
+def _make_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"{out} is a file, not a directory: give --out a directory") from None
+    except OSError as exc:
+        raise InputError(f"cannot create {out} ({exc.strerror}): choose another --out directory") from None
 
 
 @dataclasses.dataclass
@@ -216,7 +222,7 @@ def build_rig(
     from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
     from kindpulse.store.db import Store
 
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
     clock = VirtualClock(wall_start=wall_start)
     chip = EmulatedMAX30102(clock=clock, source=source)
@@ -224,7 +230,8 @@ def build_rig(
     bus = EmulatedBus({config.device.sensor_address: chip})
     pins = FakePins(clock)
     display = make_display("dummy")
-    store = Store(out / "kindpulse.sqlite", clock, info={"sim": True})
+    store = Store(out / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                  info={"sim": True})
     events: list[dict] = []
 
     def collect(ev: dict) -> None:
@@ -248,7 +255,7 @@ def simulate(
     on_frame: Callable[[float, Any], None] | None = None,
 ) -> SimResult:
     """Run the device on emulated hardware; `speed` None = as fast as possible."""
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     for name in OUTPUTS:  # a fresh run replaces the previous run's outputs, nothing else
         (out / name).unlink(missing_ok=True)
     events_file = (out / "events.jsonl").open("w", encoding="utf-8")
@@ -317,7 +324,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="bundled: calm-day, stress-episode, exercise, finger-off, demo; or a .toml file")
     src.add_argument("--rr", metavar="FILE", help="RR intervals in ms, one per line")
     src.add_argument("--ppg", metavar="FILE", help="raw sensor counts, one per line (needs --fs)")
-    p.add_argument("--fs", type=float, help="sample rate of --ppg in Hz")
+    p.add_argument("--fs", type=positive_number("--fs"), help="sample rate of --ppg in Hz")
     p.add_argument("--duration", help="how long, e.g. 90s, 25m, 8h (default: the scenario or recording)")
     p.add_argument("--speed", type=_speed, default=None, metavar="N|max",
                    help="times faster than real time (default max)")
@@ -351,9 +358,6 @@ def run(args: argparse.Namespace) -> int:
 
     result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
                       accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame)
-    counts: dict[str, int] = {}
-    for e in result.events:
-        counts[e["type"]] = counts.get(e["type"], 0) + 1
     print(f"simulated {plan.name}: {result.duration_s / 60:.1f} min in {result.wall_s:.1f} s "
           f"({result.speedup:.0f}x real time)")
     for e in result.events:

@@ -62,6 +62,7 @@ class SensorLink:
     def _connect(self, now_s: float) -> None:
         try:
             sensor = MAX30102(self.bus, self.address, clock=self.clock, red_ir_swapped=self.red_ir_swapped)
+            sensor.probe()  # PART_ID: a clear "not found" / "not a MAX30102" before anything else
             sensor.reset()
             sensor.configure(self.settings)
             if self.use_int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from kindpulse.clock import Clock
+from kindpulse.clock import Clock, RealClock
 from kindpulse.sensor.pins import Pins
 
 
@@ -32,8 +32,9 @@ class PollWaiter:
 class IntPinWaiter:
     """INT wired to ``pin``: returns on the falling edge (or while the line is already low).
 
-    Checks the level every ``step_s`` on the injected clock, so it works the same with a
-    virtual clock and a fake pin wired to the emulated chip (`FakePins.connect`).
+    With the real clock it blocks on the edge callback's event; with a virtual clock it checks
+    the level every ``step_s`` of virtual time, so tests drive it through a fake pin wired to
+    the emulated chip (`FakePins.connect`).
     """
 
     def __init__(self, pins: Pins, pin: int, clock: Clock, *, step_s: float = 0.002) -> None:
@@ -43,6 +44,11 @@ class IntPinWaiter:
         pins.add_edge_callback(pin, lambda _p, _level: self._edge.set(), edge="falling")
 
     def wait(self, timeout_s: float) -> bool:
+        if isinstance(self.clock, RealClock):  # on the Pi: sleep in the kernel until the edge
+            if not self.pins.read(self.pin) or self._edge.wait(timeout_s):
+                self._edge.clear()
+                return True
+            return False
         deadline = self.clock.monotonic() + timeout_s
         while True:
             if self._edge.is_set() or not self.pins.read(self.pin):

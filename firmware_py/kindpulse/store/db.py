@@ -2,7 +2,8 @@
 
 Tables: ``events`` (everything the wearer lived: prompts, breaks, signal),
 ``nn`` (every valid NN interval), ``hrv`` (rolling HRV windows), ``ppg`` (raw
-sensor counts in chunks, as little-endian int32 blobs) and ``state`` (JSON
+sensor counts in chunks, as little-endian int32 blobs, pruned after
+``keep_raw_ppg_days``: about 70 MB a day at 100 sps) and ``state`` (JSON
 values kept across restarts, such as the personal baseline).
 
 Times: ``t_s`` is seconds on the device's monotonic clock since the daemon
@@ -22,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from kindpulse.clock import Clock
+from kindpulse.errors import KindpulseError
 
 SCHEMA_VERSION = 1
+PRUNE_EVERY_S = 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -35,11 +38,12 @@ CREATE TABLE IF NOT EXISTS hrv (
     session INTEGER NOT NULL, t_s REAL NOT NULL, wall REAL NOT NULL, window_s REAL NOT NULL,
     metrics TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ppg (
-    session INTEGER NOT NULL, t0_s REAL NOT NULL, fs REAL NOT NULL, lost_before INTEGER NOT NULL,
-    ir BLOB NOT NULL, red BLOB NOT NULL);
+    session INTEGER NOT NULL, t0_s REAL NOT NULL, wall REAL NOT NULL, fs REAL NOT NULL,
+    lost_before INTEGER NOT NULL, ir BLOB NOT NULL, red BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, wall REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY, started_wall REAL NOT NULL, info TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_type ON events(type);
+CREATE INDEX IF NOT EXISTS ppg_wall ON ppg(wall);
 """
 
 
@@ -52,26 +56,32 @@ class Store:
         clock: Clock,
         *,
         commit_every_s: float = 30.0,
-        keep_raw_ppg: bool = True,
+        keep_raw_ppg_days: float = 7.0,
         info: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
-        self._db = sqlite3.connect(self.path)
-        if new:  # health data: owner and group only
-            os.chmod(self.path, 0o640)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} was written by a newer kindpulse (schema {version})")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
+            self._db = sqlite3.connect(self.path)
+            if new:  # health data: owner and group only
+                os.chmod(self.path, 0o640)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise KindpulseError(f"{self.path} was written by a newer kindpulse (schema {version}): "
+                                     "upgrade kindpulse, or point the data directory elsewhere")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except (OSError, sqlite3.Error) as exc:
+            raise KindpulseError(f"cannot open the log {self.path} ({exc}): check that the data directory "
+                                 "exists and is writable by this user") from None
         self._clock = clock
         self._commit_every_s = commit_every_s
         self._last_commit = clock.monotonic()
-        self.keep_raw_ppg = keep_raw_ppg
+        self._last_prune = -PRUNE_EVERY_S
+        self.keep_raw_ppg_days = keep_raw_ppg_days
         cur = self._db.execute(
             "INSERT INTO sessions(started_wall, info) VALUES (?, ?)", (clock.wall(), json.dumps(info or {}))
         )
@@ -98,12 +108,13 @@ class Store:
         )
 
     def ppg(self, t0_s: float, fs: float, ir: np.ndarray, red: np.ndarray, lost_before: int = 0) -> None:
-        if self.keep_raw_ppg and len(ir):
+        if self.keep_raw_ppg_days > 0 and len(ir):
             self._db.execute(
-                "INSERT INTO ppg(session, t0_s, fs, lost_before, ir, red) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ppg(session, t0_s, wall, fs, lost_before, ir, red) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.session,
                     t0_s,
+                    self._clock.wall(),
                     fs,
                     int(lost_before),
                     np.asarray(ir, dtype="<i4").tobytes(),
@@ -143,8 +154,17 @@ class Store:
             self.commit()
 
     def tick(self) -> None:
-        """Called by the loop: commits when a batch interval has passed."""
+        """Called by the loop: commits when a batch interval has passed; prunes old raw PPG hourly."""
+        now = self._clock.monotonic()
+        if now - self._last_prune >= PRUNE_EVERY_S:
+            self._last_prune = now
+            self.prune_raw_ppg()
         self._maybe_commit()
+
+    def prune_raw_ppg(self) -> int:
+        """Delete raw PPG older than `keep_raw_ppg_days` (by wall time); returns the rows deleted."""
+        cutoff = self._clock.wall() - self.keep_raw_ppg_days * 86400.0
+        return self._db.execute("DELETE FROM ppg WHERE wall < ?", (cutoff,)).rowcount
 
     def commit(self) -> None:
         self._db.commit()

@@ -1,7 +1,7 @@
 """When to invite a break: a small state machine over rolling HRV snapshots.
 
 Rule (docs/stress.md has every threshold and why): against the wearer's own
-baseline, SNS' (mean z of HR, sqrt Baevsky SI, SD2) is high AND PNS' (mean z of
+baseline, SNS' (mean of z(HR), z(sqrt Baevsky SI), -z(SD2)) is high AND PNS' (mean z of
 mean NN, RMSSD, SD1) is low, on usable signal, without activity, sustained for
 `sustain_s`; then one prompt, followed by a refractory period. Entering needs
 SNS >= enter_sns_z and PNS <= enter_pns_z; staying only needs the looser exit

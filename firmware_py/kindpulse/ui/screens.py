@@ -1,9 +1,9 @@
 """OLED screens (128x64, 1-bit) as pure renderers.
 
 Each screen is `render_<name>(draw, view)`: it draws one small frozen view
-dataclass onto a PIL `ImageDraw` and touches nothing else. The daemon wraps it
-as `with canvas(device) as draw: render_idle(draw, view)`; tests and the
-simulator use `render(view) -> PIL.Image`. Text uses the bundled Spleen bitmap
+dataclass onto a PIL `ImageDraw` and touches nothing else. The daemon draws
+`render(view) -> PIL.Image` and hands it to the luma device (`device.display`);
+`draw_view` also serves luma's `canvas`. Text uses the bundled Spleen bitmap
 fonts (ui/fonts/, BSD-2), which render pixel-identically everywhere, so golden
 images are stable.
 """
@@ -361,7 +361,7 @@ RENDERERS: dict[type, Callable[[ImageDraw.ImageDraw, Any], None]] = {
 
 
 def draw_view(draw: ImageDraw.ImageDraw, view: object) -> None:
-    """Dispatch to the renderer for this view type (the daemon's canvas path)."""
+    """Dispatch to the renderer for this view type (also usable inside luma's `canvas`)."""
     try:
         renderer = RENDERERS[type(view)]
     except KeyError:
@@ -376,8 +376,6 @@ def render(view: object) -> Image.Image:
     return img
 
 
-render_screen = render  # the name the daemon uses
-
 
 def choose_view(ui: Mapping[str, Any]) -> object:
     """Which screen to show, from the daemon's UI state (pure; missing keys are tolerated).
@@ -391,6 +389,9 @@ def choose_view(ui: Mapping[str, Any]) -> object:
     """
     hr = ui.get("hr_bpm")
     if ui.get("sensor_up", True) is False:
+        error = str(ui.get("sensor_error", ""))
+        if error and not any(k in error for k in ("no MAX30102 answers", "no answer", "not a MAX30102")):
+            return SensorErrorView(problem="sensor I/O error")
         return SensorErrorView()
     session = ui.get("session", "idle")
     if session == "break":
@@ -422,5 +423,5 @@ def choose_view(ui: Mapping[str, Any]) -> object:
     if state == "too_active":
         return TooActiveView(hr)
     if ui.get("usable", True) is False or state == "poor_signal":
-        return PoorSignalView(motion=False)
+        return PoorSignalView(motion=bool(ui.get("motion", False)))
     return IdleView(hr, ui.get("rmssd_ms"), tuple(ui.get("rmssd_trend", ())), getattr(status, "level", None))
