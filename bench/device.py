@@ -89,7 +89,7 @@ def child_emulator(hours: float) -> dict:
     cpu0 = _cpu_s()
     while clock.monotonic() < hours * 3600:
         sensor.drain()
-        clock.advance(0.24)
+        clock.advance(sensor.poll_interval_s)  # the daemon's pace without INT
     return {"cpu_s": _cpu_s() - cpu0}
 
 
