@@ -359,3 +359,19 @@ def test_int_pin_paces_the_loop_on_the_fifo(tmp_path):
     nn = _nn(tmp_path / "kindpulse.sqlite")
     assert len(nn) > 20 and 60000 / np.median(nn[:, 1]) == pytest.approx(66, abs=3)
     assert not _types(rig.events, "samples_lost")
+
+
+def test_sim_replays_recorded_raw_counts(tmp_path, capsys):
+    """--ppg: raw sensor counts at their own rate, resampled by the emulated chip at 100 sps."""
+    from kindpulse.sim.synth import SyntheticPPG, beat_times
+
+    bt = beat_times(rr_series(200, hr_bpm=62, rmssd_ms=40, seed=12))
+    counts = SyntheticPPG(bt, seed=12).ir(np.arange(0, 180, 1 / 50.0))
+    f = tmp_path / "raw.csv"
+    f.write_text("ir\n" + "\n".join(f"{v:.0f}" for v in counts))
+    assert main(["sim", "--ppg", str(f), "--fs", "50", "--out", str(tmp_path / "o")]) == 0
+    events = [json.loads(line) for line in (tmp_path / "o" / "events.jsonl").read_text().splitlines()]
+    assert events[-1]["t"] == pytest.approx(180, abs=0.5)  # played to the end of the recording
+    nn = _nn(tmp_path / "o" / "kindpulse.sqlite")
+    assert 60000 / np.median(nn[:, 1]) == pytest.approx(62, abs=2)
+    assert len(nn) > 120
