@@ -80,15 +80,19 @@ def detect_inverted(x: np.ndarray, fs: float) -> bool:
     systole's recordings); raw light is the mirror image.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
-    if x.size < 8:
-        return False
+    return x.size >= 8 and _negative_skew(_settled_bandpass(x, fs))
+
+
+def _settled_bandpass(x: np.ndarray, fs: float) -> np.ndarray:
+    """The causal band-pass of ``x`` without its first second (the start-up transient)."""
     y = BandpassFilter(fs).process(x)
-    y = y[int(min(1.0 * fs, y.size // 4)):]  # skip the start-up transient
+    return y[int(min(1.0 * fs, y.size // 4)):]
+
+
+def _negative_skew(y: np.ndarray) -> bool:
     y = y - y.mean()
     sd = y.std()
-    if sd == 0:
-        return False
-    return float(np.mean(y**3) / sd**3) < 0.0
+    return bool(sd > 0 and float(np.mean(y**3) / sd**3) < 0.0)
 
 
 def dominant_interval_s(y: np.ndarray, fs: float, lo_s: float = 0.3, hi_s: float = 2.0) -> float:
@@ -234,11 +238,11 @@ class PPGStream:
         buf = np.concatenate(self._warm) if self._warm else np.empty(0)
         self._warm = None
         head = buf[: self.warmup]
-        inv = self.invert if self.invert is not None else detect_inverted(head, self.fs)
+        y = _settled_bandpass(head, self.fs) if head.size else head
+        inv = self.invert if self.invert is not None else (head.size >= 8 and _negative_skew(y))
         self._sign = -1.0 if inv else 1.0
         if buf.size:
-            y = BandpassFilter(self.fs).process(self._sign * head)
-            y = y[int(min(1.0 * self.fs, y.size // 4)):]
+            y = self._sign * y  # the filter is linear: flipping after it is the same
             amp = float(np.percentile(y, 98) - np.percentile(y, 2)) if y.size else 0.0
             self.det.set_amplitude(0.7 * amp)
             self.det.set_interval(dominant_interval_s(y, self.fs))
