@@ -57,11 +57,11 @@ def child_kernels() -> dict:
 
 def _hour_rig(tmp: Path, hours: float):
     from kindpulse.config import Config
+    from kindpulse.rigs.simulated import build_sim_rig, sim_config
     from kindpulse.sim.sources import SyntheticSource
-    from kindpulse.simulate import build_rig, sim_config
 
     source = SyntheticSource.resting(hours * 3600 + 60, seed=2)
-    return build_rig(source, sim_config(Config(), {}, tmp), tmp)
+    return build_sim_rig(source, sim_config(Config(), {}, tmp), tmp)
 
 
 def child_device(tmp: str, hours: float) -> dict:
@@ -77,7 +77,7 @@ def child_device(tmp: str, hours: float) -> dict:
 def child_emulator(hours: float) -> dict:
     """The emulator alone: the same chip and finger, drained at the daemon's pace."""
     from kindpulse.clock import VirtualClock
-    from kindpulse.sensor.max30102 import MAX30102, SensorSettings
+    from kindpulse.hardware.max30102 import MAX30102, SensorSettings
     from kindpulse.sim import EmulatedBus, EmulatedMAX30102
     from kindpulse.sim.sources import SyntheticSource
 
@@ -96,11 +96,11 @@ def child_emulator(hours: float) -> dict:
 def child_first_beat(tmp: str, spawned: float, speed: float | None) -> dict:
     """Wall time from the parent's spawn to the first detected beat."""
     from kindpulse.config import Config
+    from kindpulse.rigs.simulated import build_sim_rig, sim_config
     from kindpulse.sim.sources import SyntheticSource
-    from kindpulse.simulate import build_rig, sim_config
 
     source = SyntheticSource.resting(120, seed=4)
-    rig = build_rig(source, sim_config(Config(), {}, Path(tmp)), Path(tmp))
+    rig = build_sim_rig(source, sim_config(Config(), {}, Path(tmp)), Path(tmp))
     ready = time.time() - spawned
     while not any(e["type"] == "first_beat" for e in rig.events):
         rig.run_until(rig.device.now() + 0.25, speed=speed)
@@ -121,8 +121,9 @@ def _child(args: list[str]) -> dict:
 def main() -> None:
     import tempfile
 
+    from kindpulse.commands.sim import SimPlan, simulate
+    from kindpulse.rigs.simulated import sim_config
     from kindpulse.sim.scenario import load_scenario
-    from kindpulse.simulate import SimPlan, sim_config, simulate
 
     print("kindpulse device benchmark (one run, this machine)\n")
     _child(["kernels"])  # make sure the numba cache is warm

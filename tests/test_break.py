@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kindpulse.errors import ConfigError
-from kindpulse.ui import haptics
+from kindpulse.hardware import motor
 from kindpulse.ui.break_script import (
     MAX_LINE_CHARS,
     STEPS,
@@ -87,26 +87,26 @@ def test_break_config_validation_names_the_field() -> None:
         BreakConfig(inhale_s=1, exhale_s=1)
 
 
-@pytest.mark.parametrize("name", sorted(haptics.PATTERNS))
+@pytest.mark.parametrize("name", sorted(motor.PATTERNS))
 def test_haptic_patterns_are_valid_and_short(name: str) -> None:
-    p = haptics.validate(haptics.PATTERNS[name])
-    assert 0 < haptics.duration_s(p) <= 1.0
+    p = motor.validate(motor.PATTERNS[name])
+    assert 0 < motor.duration_s(p) <= 1.0
     assert p[0][1] > 0  # starts with a pulse, not a pause
 
 
 def test_inhale_cue_fits_inside_the_shortest_inhale() -> None:
-    assert haptics.duration_s(haptics.INHALE_CUE) < 1.0
-    assert max(s for _, s in haptics.INHALE_CUE) < max(s for _, s in haptics.ERROR)
-    assert max(s for _, s in haptics.PROMPT) < 0.6  # gentle
+    assert motor.duration_s(motor.INHALE_CUE) < 1.0
+    assert max(s for _, s in motor.INHALE_CUE) < max(s for _, s in motor.ERROR)
+    assert max(s for _, s in motor.PROMPT) < 0.6  # gentle
 
 
 def test_haptic_validation_and_scaling() -> None:
     with pytest.raises(ValueError, match="strength"):
-        haptics.validate(((0.1, 1.5),))
+        motor.validate(((0.1, 1.5),))
     with pytest.raises(ValueError, match="duration"):
-        haptics.validate(((0.0, 0.5),))
-    assert haptics.scaled(haptics.PROMPT, 3.0)[0] == (0.18, 1.0)
-    assert haptics.scaled(haptics.PROMPT, 0.5)[2] == (0.18, 0.225)
+        motor.validate(((0.0, 0.5),))
+    assert motor.scaled(motor.PROMPT, 3.0)[0] == (0.18, 1.0)
+    assert motor.scaled(motor.PROMPT, 0.5)[2] == (0.18, 0.225)
 
 
 def test_break_script_binds_its_config() -> None:

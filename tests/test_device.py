@@ -17,12 +17,14 @@ import numpy as np
 import pytest
 
 from kindpulse.cli import main
+from kindpulse.commands.run import install_sigterm
+from kindpulse.commands.sim import SimPlan, simulate
 from kindpulse.config import Config
-from kindpulse.daemon import Device, install_sigterm
+from kindpulse.device import Device
+from kindpulse.rigs.simulated import build_sim_rig, sim_config
 from kindpulse.sim.scenario import load_scenario, scenario_from_dict
 from kindpulse.sim.sources import SyntheticSource
 from kindpulse.sim.synth import rr_series
-from kindpulse.simulate import SimPlan, build_rig, sim_config, simulate
 from kindpulse.ui import screens
 
 
@@ -100,7 +102,7 @@ def test_demo_goes_through_prompt_press_break_and_result(scenario_runs, tmp_path
 
 def _rig(tmp_path, *, source=None, config=None, **kw):
     source = source or SyntheticSource(rr_series(4000, hr_bpm=66, rmssd_ms=40, seed=3), seed=3)
-    return build_rig(source, sim_config(config or Config(), {}, tmp_path), tmp_path, **kw)
+    return build_sim_rig(source, sim_config(config or Config(), {}, tmp_path), tmp_path, **kw)
 
 
 def _views(rig, t_end):
@@ -329,7 +331,7 @@ def test_sim_from_an_rr_file(tmp_path, capsys):
 
 
 def test_an_oled_glitch_on_the_shared_bus_does_not_stop_the_device(tmp_path):
-    from kindpulse.sensor.display import make_display
+    from kindpulse.hardware.display import make_display
     from kindpulse.sim import RecordingDevice
 
     rig = _rig(tmp_path)
@@ -348,7 +350,7 @@ def test_an_oled_glitch_on_the_shared_bus_does_not_stop_the_device(tmp_path):
 
 def test_int_pin_paces_the_loop_on_the_fifo(tmp_path):
     """With INT wired, the loop wakes on A_FULL (17 unread samples) instead of sleeping blindly."""
-    from kindpulse.sensor.wait import IntPinWaiter
+    from kindpulse.hardware.wait import IntPinWaiter
 
     rig = _rig(tmp_path)
     device = rig.device

@@ -6,7 +6,7 @@ import pytest
 from luma.core.render import canvas
 
 from kindpulse.errors import ConfigError
-from kindpulse.sensor.display import DisplayError, make_display
+from kindpulse.hardware.display import DisplayError, make_display
 from kindpulse.sim import EmulatedBus, EmulatedMAX30102, RecordingDevice, VirtualClock
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kindpulse import doctor
-from kindpulse.sensor.pins import GpioUnavailable
+from kindpulse.commands import doctor
+from kindpulse.hardware.pins import GpioUnavailable
 
 
 def lines_of(env):

@@ -8,7 +8,9 @@ import types
 import pytest
 
 from kindpulse.errors import ConfigError
-from kindpulse.sensor.pins import Button, GpioUnavailable, Motor, RPiGpioPins
+from kindpulse.hardware.button import Button
+from kindpulse.hardware.motor import Motor
+from kindpulse.hardware.pins import GpioUnavailable, RPiGpioPins
 from kindpulse.sim import FakePins, VirtualClock
 
 BTN, MOTOR = 27, 18

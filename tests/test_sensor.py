@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from kindpulse.errors import SensorConfigError, SensorError, SensorNotFound, SensorTimeout
-from kindpulse.sensor import (
+from kindpulse.hardware import (
     MAX30102,
     IntPinWaiter,
     LedCurrentController,
     PollWaiter,
     SensorSettings,
 )
-from kindpulse.sensor import registers as R
+from kindpulse.hardware import registers as R
 from kindpulse.sim import (
     ConstantSource,
     EmulatedBus,

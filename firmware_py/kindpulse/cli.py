@@ -1,38 +1,15 @@
-"""Command line: argument parsing only. Each subcommand lives in its own module that
-exposes `add_parser(subparsers)` and `run(args) -> int`."""
+"""Command line: dispatch only. Each subcommand lives in `kindpulse.commands.<name>`, which owns
+its arguments (`add_parser`) and its work (`run`); only the chosen command's module is imported."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import sys
 
 from kindpulse import __version__
+from kindpulse.commands import COMMANDS
 from kindpulse.errors import KindpulseError
-
-# subcommand -> module that implements it
-COMMANDS: dict[str, str] = {
-    "analyze": "kindpulse.analyze",
-    "sim": "kindpulse.simulate",
-    "run": "kindpulse.daemon",
-    "doctor": "kindpulse.doctor",
-}
-
-
-def positive_number(option: str):
-    """argparse type: a finite number > 0, else a one-line error naming the option."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} must be a number, got {text!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"{option} must be positive, got {text!r}")
-        return value
-
-    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,17 +21,27 @@ class _Parser(argparse.ArgumentParser):
         return parts[1] if len(parts) > 1 else ""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with argv, only the command it names gets its full arguments (and its imports)."""
     parser = _Parser(prog="kindpulse", description="kindpulse: notice stress early, make the kind pause easy.")
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in COMMANDS.values():
-        importlib.import_module(module).add_parser(sub)
+    chosen = _chosen(argv) if argv is not None else None
+    for name, (module, help_) in COMMANDS.items():
+        if argv is None or name == chosen:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kindpulse.errors import ConfigError
-from kindpulse.sensor.max30102 import SensorSettings
+from kindpulse.hardware.max30102 import SensorSettings
 from kindpulse.stress.baseline import BaselineConfig
 from kindpulse.stress.rolling import RollingConfig
 from kindpulse.stress.trigger import TriggerConfig

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kindpulse.config import PromptConfig
-from kindpulse.ui import haptics
+from kindpulse.hardware import motor
 from kindpulse.ui.break_script import BreakConfig, BreakScript
 
 IDLE = "idle"
@@ -81,7 +81,7 @@ class Session:
         self._enter(PROMPT, now_s)
         self.prompt_reason = reason
         self._emit("prompt", reason=reason, **(detail or {}))
-        self._play(haptics.PROMPT)
+        self._play(motor.PROMPT)
         self._emit("vibrate", pattern="prompt")
         return True
 
@@ -110,7 +110,7 @@ class Session:
             t = now_s - self.since_s
             cues = self.script.cue_times_s
             while self._next_cue < len(cues) and cues[self._next_cue] <= t:
-                self._play(haptics.INHALE_CUE)
+                self._play(motor.INHALE_CUE)
                 self._next_cue += 1
             if t >= self.script.duration_s:
                 self._end_break(now_s, early=False)
@@ -147,7 +147,7 @@ class Session:
             rmssd_before=self._before[1],
             rmssd_after=rmssd_after,
         )
-        self._play(haptics.BREAK_END)
+        self._play(motor.BREAK_END)
         self._emit("break_end", **self.result.as_event())
         self._enter(RESULT, now_s)
 

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from kindpulse.clock import Clock
-from kindpulse.sensor import registers as R
+from kindpulse.hardware import registers as R
 from kindpulse.sim.sources import REF_ADC_RANGE_NA, REF_LED_MA, PPGSource, SyntheticSource
 
 _PREFETCH = 2048  # source samples computed ahead per block (pure function of time)

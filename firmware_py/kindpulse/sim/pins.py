@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kindpulse.clock import Clock
-from kindpulse.sensor.pins import EdgeCallback
+from kindpulse.hardware.pins import EdgeCallback
 
 
 class FakePins:

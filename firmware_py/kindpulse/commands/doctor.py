@@ -17,10 +17,12 @@ from typing import Any
 
 from kindpulse.clock import Clock, RealClock
 from kindpulse.errors import KindpulseError
-from kindpulse.sensor import registers as R
-from kindpulse.sensor.max30102 import MAX30102, SensorSettings
-from kindpulse.sensor.pins import Button, Motor, Pins
-from kindpulse.sensor.wait import IntPinWaiter
+from kindpulse.hardware import registers as R
+from kindpulse.hardware.button import Button
+from kindpulse.hardware.max30102 import MAX30102, SensorSettings
+from kindpulse.hardware.motor import Motor
+from kindpulse.hardware.pins import Pins
+from kindpulse.hardware.wait import IntPinWaiter
 
 # Default wiring (BCM numbers, see hardware/README.md); the config file's [pins] win when present
 INT_PIN, BUTTON_PIN, MOTOR_PIN = 4, 17, 18
@@ -221,7 +223,7 @@ def real_env(bus_number: int, int_pin: int | None, button_pin: int, motor_pin: i
         return smbus2.SMBus(n)
 
     def make_pins() -> Pins:
-        from kindpulse.sensor.pins import RPiGpioPins
+        from kindpulse.hardware.pins import RPiGpioPins
 
         return RPiGpioPins()
 

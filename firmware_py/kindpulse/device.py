@@ -8,27 +8,24 @@ real speed, and against the emulator far faster than real time. `run()` (the
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import math
-import signal
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from luma.core.error import Error as LumaError
 
-from kindpulse.clock import Clock, RealClock
-from kindpulse.config import Config, load_config
+from kindpulse.clock import Clock
+from kindpulse.config import Config
 from kindpulse.dsp.pipeline import PPGStream
-from kindpulse.errors import KindpulseError
-from kindpulse.sensor.led_control import LedCurrentController
-from kindpulse.sensor.link import SensorLink
-from kindpulse.sensor.pins import Button, Motor, Pins
-from kindpulse.sensor.wait import DataWaiter
+from kindpulse.hardware.button import Button
+from kindpulse.hardware.led_control import LedCurrentController
+from kindpulse.hardware.link import SensorLink
+from kindpulse.hardware.motor import Motor
+from kindpulse.hardware.pins import Pins
+from kindpulse.hardware.wait import DataWaiter
 from kindpulse.session import BREAK, IDLE, RESULT, Session
 from kindpulse.signal_state import SignalState
 from kindpulse.store.db import Store
@@ -143,10 +140,14 @@ class Device:
             wait = self.step()
             if until_s is not None:
                 wait = min(wait, max(0.0, until_s - self.now()))
-            if self.waiter is not None and self.link.up:
-                self.waiter.wait(wait)  # returns early when the FIFO's INT line falls
-            else:
-                self.clock.sleep(wait)
+            self.wait(wait)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep until the next turn: on the INT line when it is wired (wakes early), else the clock."""
+        if self.waiter is not None and self.link.up:
+            self.waiter.wait(seconds)
+        else:
+            self.clock.sleep(seconds)
 
     def stop(self) -> None:
         self._stopping = True
@@ -374,63 +375,3 @@ class Device:
 
 def _r(v: Any) -> Any:
     return round(v, 2) if isinstance(v, float) else v
-
-
-# -- `kindpulse run` ----------------------------------------------------------------
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="the daemon on real hardware (--sim: on emulated hardware)")
-    p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
-    p.add_argument("--sim", action="store_true", help="run on the emulator at real speed")
-    p.add_argument("--data-dir", type=Path, help="override device.data_dir")
-    p.add_argument("--verbose", "-v", action="store_true")
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    config = load_config(args.config, required=args.config is not None)
-    if args.sim:
-        from kindpulse.simulate import run_realtime_sim
-
-        return run_realtime_sim(config, data_dir=args.data_dir)
-    data_dir = args.data_dir or Path(config.device.data_dir)
-    clock = RealClock()
-    try:
-        import smbus2
-
-        bus = smbus2.SMBus(config.device.i2c_bus)
-    except (OSError, ImportError) as exc:
-        raise KindpulseError(
-            f"cannot open I2C bus {config.device.i2c_bus} ({exc}): run 'kindpulse doctor' for what to fix"
-        ) from None
-    from kindpulse.sensor.display import make_display
-    from kindpulse.sensor.pins import RPiGpioPins
-    from kindpulse.sensor.wait import IntPinWaiter
-
-    pins = RPiGpioPins()
-    waiter = IntPinWaiter(pins, config.pins.int_pin, clock) if config.pins.int_pin >= 0 else None
-    display = make_display(config.display.kind, i2c_port=config.device.i2c_bus, address=config.display.address,
-                           rotate=config.display.rotate)
-    store = Store(data_dir / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
-                  info={"mode": config.device.mode})
-    device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store, waiter=waiter)
-    install_sigterm(device)
-    try:
-        device.run()
-    finally:
-        device.shutdown()
-        pins.close()
-        bus.close()
-    return 0
-
-
-def install_sigterm(device: Device) -> None:
-    """SIGTERM (systemd stop) ends the loop; shutdown() then runs in order."""
-
-    def handler(signum: int, frame: object) -> None:
-        device.stop()
-
-    signal.signal(signal.SIGTERM, handler)
-    if sys.platform != "win32":
-        signal.signal(signal.SIGHUP, handler)

@@ -9,7 +9,7 @@ no pulse at all), never in the middle of a beat; the batch after it carries ``fl
 from __future__ import annotations
 
 from kindpulse.clock import Clock
-from kindpulse.sensor.max30102 import MAX30102, FifoBatch
+from kindpulse.hardware.max30102 import MAX30102, FifoBatch
 
 
 class LedCurrentController:

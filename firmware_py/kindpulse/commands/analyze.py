@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from kindpulse.cli import positive_number
+from kindpulse.commands.args import positive_number
 from kindpulse.errors import InputError
 
 __all__ = ["add_parser", "analyze_ibi", "run"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from kindpulse.clock import Clock
 from kindpulse.errors import SensorError
-from kindpulse.sensor.max30102 import MAX30102, FifoBatch, SensorSettings
+from kindpulse.hardware.max30102 import MAX30102, FifoBatch, SensorSettings
 
 RETRY_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from kindpulse.clock import Clock, RealClock
 from kindpulse.errors import SensorConfigError, SensorError, SensorNotFound, SensorTimeout
-from kindpulse.sensor import registers as R
+from kindpulse.hardware import registers as R
 
 log = logging.getLogger(__name__)
 

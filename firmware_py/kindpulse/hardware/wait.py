@@ -10,7 +10,7 @@ import threading
 from typing import Protocol
 
 from kindpulse.clock import Clock, RealClock
-from kindpulse.sensor.pins import Pins
+from kindpulse.hardware.pins import Pins
 
 
 class DataWaiter(Protocol):
