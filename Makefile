@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/device.py
+
+# System tools the integration tests use (sshd, chromium, systemd-analyze...): apt-get, as root.
+# Without them those tests skip with the reason; with CI=true they fail instead.
+sysdeps:
+	for f in .ci/sysdeps.d/*.sh; do [ -e "$$f" ] || continue; bash "$$f" || exit 1; done
 
 clean:
 	rm -rf $(VENV) .numba_cache out

@@ -89,3 +89,4 @@ def synth_ppg():
         return ppg.ir(t), fs, ppg
 
     return make
+
