@@ -12,4 +12,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("kindpulse.commands.sim", "the whole device on emulated hardware"),
     "run": ("kindpulse.commands.run", "the daemon on real hardware (--sim: on emulated hardware)"),
     "doctor": ("kindpulse.commands.doctor", "check the wiring, I2C, sensor, motor and button"),
+    "report": ("kindpulse.commands.report", "a day or a week at a glance (HTML)"),
 }
