@@ -118,10 +118,19 @@ def simulate(
     events_file = (out / "events.jsonl").open("w", encoding="utf-8")
     rig: SimRig | None = None
 
+    wearer = getattr(plan.source, "wearer", None)  # the emulated wearer answers the session
+    if accept_prompts_after_s is None and wearer is not None:
+        accept_prompts_after_s = wearer.config.accept_after_s
+    pace_hz = 1.0 / config.break_.breath_s
+
     def on_event(ev: dict) -> None:
         events_file.write(json.dumps(ev) + "\n")
         if ev["type"] == "prompt" and accept_prompts_after_s is not None and rig is not None:
             rig.schedule_press(ev["t"] + accept_prompts_after_s)
+        elif wearer is not None and ev["type"] == "break_start":
+            wearer.on_break_start(ev["t"], pace_hz)
+        elif wearer is not None and ev["type"] == "break_end":
+            wearer.on_break_end(ev["t"])
 
     recorder = FrameRecorder()
 
@@ -187,7 +196,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="times faster than real time (default max)")
     p.add_argument("--press-at", type=float, nargs="+", metavar="SECONDS", help="press the button at these times")
     p.add_argument("--accept-prompts-after", type=float, metavar="SECONDS",
-                   help="press the button this long after each prompt")
+                   help="press the button this long after each prompt (default: the scenario's [wearer])")
     p.add_argument("--start", type=_hhmm, default=dt.time(9, 0), help="simulated wall clock at the start (HH:MM)")
     p.add_argument("--config", type=Path, help="device config TOML (default: built-in defaults)")
     p.add_argument("--live", action="store_true", help="show the OLED in the terminal")

@@ -21,6 +21,10 @@
     press_at = ["30s"]         # button presses, from the segment's start
     long_press_at = []         # long presses (snooze)
 
+    [wearer]                   # how the emulated wearer answers the device (sim/wearer.py)
+    follows_pacer = true       # breathe with the break's pacer (default true)
+    accept_prompts_after = "15s"   # press this long after each prompt (default: never)
+
 Bundled scenarios live in ``kindpulse/sim/scenarios/NAME.toml``.
 """
 
@@ -36,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from kindpulse.errors import ConfigError
-from kindpulse.sim import synth
-from kindpulse.sim.sources import SyntheticSource
+from kindpulse.sim.sources import WearerSource
+from kindpulse.sim.wearer import Wearer, WearerConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -146,6 +150,7 @@ class Scenario:
     description: str = ""
     seed: int = 0
     config: dict = field(default_factory=dict)
+    wearer: WearerConfig = field(default_factory=WearerConfig)
 
     @property
     def duration_s(self) -> float:
@@ -181,22 +186,18 @@ class Scenario:
                 out.append(float(starts[i]))
         return out
 
-    def source(self, t0_s: float = 1.0) -> SyntheticSource:
-        """The emulated finger: RR from the profiles, motion bursts and finger-off stretches."""
+    def source(self, t0_s: float = 1.0) -> WearerSource:
+        """The emulated finger: a wearer living the profiles (and answering the device's breaks),
+        motion bursts and finger-off stretches."""
         rng = np.random.default_rng(self.seed)
         profiles = {a: self._profile(a) for a in ("effective_hr_bpm", "effective_rmssd_ms", "effective_resp_rate_hz")}
 
         def at(attr: str):
             xs, ys = profiles[attr]
-            return lambda t: float(np.interp(t, xs, ys))
+            return lambda t: float(np.interp(t - t0_s, xs, ys))
 
-        rr = synth.rr_series(
-            self.duration_s + t0_s + 5.0,
-            hr_bpm=at("effective_hr_bpm"),
-            rmssd_ms=at("effective_rmssd_ms"),
-            resp_rate_hz=at("effective_resp_rate_hz"),
-            seed=self.seed,
-        )
+        wearer = Wearer(at("effective_hr_bpm"), at("effective_rmssd_ms"), at("effective_resp_rate_hz"),
+                        seed=self.seed, t0_s=t0_s, config=self.wearer)
         starts = self.starts_s()
         motion, finger_off = [], []
         for i, seg in enumerate(self.segments):
@@ -208,13 +209,30 @@ class Scenario:
                 for t in np.sort(rng.uniform(a, b, n)):
                     length = seg.motion_s * rng.uniform(0.5, 1.5)
                     motion.append((float(t), float(min(t + length, b)), seg.motion_strength * rng.uniform(0.5, 1.5)))
-        mean_resp = float(np.mean([s.resp_rate_hz for s in self.segments]))
-        return SyntheticSource(rr, t0_s=t0_s, seed=self.seed + 1, motion=motion, finger_off=finger_off,
-                               resp_rate_hz=mean_resp)
+        return WearerSource(wearer, seed=self.seed + 1, motion=motion, finger_off=finger_off)
+
+
+def _wearer(raw: Any, name: str) -> WearerConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"scenario {name}: [wearer] must be a table")
+    known = {"follows_pacer", "accept_prompts_after"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"scenario {name}: [wearer] has unknown key {sorted(unknown)[0]!r} "
+                          f"(known: {', '.join(sorted(known))})")
+    follows = raw.get("follows_pacer", True)
+    if not isinstance(follows, bool):
+        raise ConfigError(f"scenario {name}: wearer.follows_pacer must be true or false")
+    accept = raw.get("accept_prompts_after")
+    if accept in (None, False, "never"):
+        after = None
+    else:
+        after = 0.0 if accept in (0, "0", "0s") else parse_duration(accept, f"scenario {name}: wearer.accept_prompts_after")
+    return WearerConfig(follows_pacer=follows, accept_after_s=after)
 
 
 def scenario_from_dict(data: dict, name: str) -> Scenario:
-    known = {"description", "seed", "defaults", "config", "segments"}
+    known = {"description", "seed", "defaults", "config", "segments", "wearer"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"scenario {name}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
@@ -229,7 +247,8 @@ def scenario_from_dict(data: dict, name: str) -> Scenario:
     config = data.get("config", {})
     if not isinstance(config, dict):
         raise ConfigError(f"scenario {name}: [config] must be a table")
-    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed, config=config)
+    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed, config=config,
+                    wearer=_wearer(data.get("wearer", {}), name))
 
 
 def bundled_names() -> list[str]:

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from kindpulse.sim import synth
+from kindpulse.sim.wearer import Wearer
 
 REF_LED_MA = 7.0  # the current at which a source's counts are given
 REF_ADC_RANGE_NA = 4096
@@ -60,6 +61,47 @@ class SyntheticSource:
 
     def sample(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(t_s, dtype=np.float64)
+        return self.ppg.red(t), self.ppg.ir(t)
+
+
+class WearerSource:
+    """Finger PPG from an emulated wearer whose beats are made shortly before they are needed
+    (`LOOKAHEAD_S` past the newest sample asked for), so the device's breaks can change them.
+
+    Deterministic for a given seed and the same device behaviour; `beat_times_s` holds the
+    beats made so far (the truth, growing as the run goes on).
+    """
+
+    LOOKAHEAD_S = 4.0  # a pulse needs its beat, the next two (its decay, their upstroke)
+
+    def __init__(self, wearer: Wearer, *, seed: int = 0, motion: Sequence = (), finger_off: Sequence = (),
+                 **ppg_kwargs: float) -> None:
+        self.wearer = wearer
+        self._until = wearer.next_beat_s + self.LOOKAHEAD_S
+        first = wearer.beats_until(self._until)
+        self.ppg = synth.SyntheticPPG(first, seed=seed, motion=motion, finger_off=finger_off,
+                                      respiration=wearer.respiration, **ppg_kwargs)
+
+    @property
+    def beat_times_s(self) -> np.ndarray:
+        return self.ppg.beat_times_s
+
+    @property
+    def rr_ms(self) -> np.ndarray:
+        return np.diff(self.ppg.beat_times_s) * 1000.0
+
+    def extend_to(self, t_s: float) -> None:
+        """Make the beats up to t_s + LOOKAHEAD_S (what the wearer's heart has done by then)."""
+        if t_s + self.LOOKAHEAD_S > self._until:
+            self._until = t_s + self.LOOKAHEAD_S
+            new = self.wearer.beats_until(self._until)
+            if new.size:
+                self.ppg.extend(new)
+
+    def sample(self, t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(t_s, dtype=np.float64)
+        if t.size:
+            self.extend_to(float(t.max()))
         return self.ppg.red(t), self.ppg.ir(t)
 
 

@@ -145,8 +145,9 @@ class SyntheticPPG:
         White sensor noise SD as a fraction of the IR pulse amplitude.
     resp_rate_hz : float
         Breathing rate for the synthetic respiration when ``respiration`` is None.
-    respiration : (t_s, signal) or None
-        A real respiration recording; z-scored and interpolated.
+    respiration : (t_s, signal), callable(t_s) -> signal, or None
+        A real respiration recording (z-scored and interpolated), or the wearer's own
+        breathing as a function of time (unit amplitude).
     resp_baseline : float
         Respiratory baseline wander, in pulse amplitudes (peak).
     motion : sequence of (start_s, end_s, strength)
@@ -167,7 +168,7 @@ class SyntheticPPG:
         pulse_fraction: float = 0.015,
         noise_fraction: float = 0.02,
         resp_rate_hz: float = 0.25,
-        respiration: tuple[np.ndarray, np.ndarray] | None = None,
+        respiration: tuple[np.ndarray, np.ndarray] | Callable[[np.ndarray], np.ndarray] | None = None,
         resp_baseline: float = 0.3,
         resp_amplitude: float = 0.1,
         motion: Sequence = (),
@@ -178,12 +179,10 @@ class SyntheticPPG:
         if bt.ndim != 1 or bt.size < 2 or np.any(np.diff(bt) <= 0):
             raise ValueError("beat_times_s must be at least two increasing times")
         rng = np.random.default_rng(seed)
-        self.beat_times_s = bt
-        rr = np.diff(bt)
-        rr = np.concatenate([rr, rr[-1:]])
-        self._rise_s = np.clip(0.2 * rr, 0.08, 0.18)
-        self._foot_s = bt - self._rise_s
-        self._jitter = 1.0 + 0.03 * rng.standard_normal(bt.size)
+        self._n = 0
+        self._bt = self._rise = self._foot = self._jit = np.empty(0)
+        self._put(bt, 1.0 + 0.03 * rng.standard_normal(bt.size))
+        self._extra_rng = np.random.default_rng([seed, 1])  # jitter of beats added later
         self.dc_counts = float(dc_counts)
         self.red_dc_counts = float(red_dc_counts)
         self.pulse_counts = float(dc_counts) * pulse_fraction
@@ -197,7 +196,9 @@ class SyntheticPPG:
         self.finger_off = _stretches([(s[0], s[1]) if not isinstance(s, Stretch) else s for s in finger_off])
         self._resp_phase = rng.uniform(0, 2 * np.pi)
         self._drift_phase = rng.uniform(0, 2 * np.pi)
-        if respiration is not None:
+        if callable(respiration):
+            self._resp = respiration
+        elif respiration is not None:
             rt, rx = (np.asarray(a, dtype=np.float64) for a in respiration)
             rx = (rx - rx.mean()) / (rx.std() or 1.0)
             self._resp = (rt, rx)
@@ -209,6 +210,49 @@ class SyntheticPPG:
             (rng.uniform(0.3, 3.0, 4), rng.uniform(0, 2 * np.pi, 4), rng.uniform(0.4, 1.0, 4), rng.uniform(-1, 1))
             for _ in self.motion
         ]
+
+    # -- beats (a source may add beats ahead as the wearer lives them) ------------
+    def _put(self, bt: np.ndarray, jitter: np.ndarray) -> None:
+        n, k = self._n, bt.size
+        if n + k > self._bt.size:  # grow by doubling: appending stays O(1) per beat
+            cap = max(2 * self._bt.size, n + k, 256)
+            self._bt, self._rise, self._foot, self._jit = (
+                np.concatenate([a[:n], np.empty(cap - n)]) for a in (self._bt, self._rise, self._foot, self._jit))
+        self._bt[n:n + k] = bt
+        self._jit[n:n + k] = jitter
+        self._n = n + k
+        # a beat's upstroke lasts 20 % of the interval that follows it (the last one: the one before)
+        lo = max(n - 1, 0)
+        rr = np.diff(self._bt[lo:self._n])
+        rr = np.concatenate([rr, rr[-1:]])
+        self._rise[lo:self._n] = np.clip(0.2 * rr, 0.08, 0.18)
+        self._foot[lo:self._n] = self._bt[lo:self._n] - self._rise[lo:self._n]
+
+    def extend(self, beat_times_s: np.ndarray) -> None:
+        """Append later beats (increasing, after the last one). Values at times before the
+        previous last beat's foot are unchanged; later ones now see the new beats."""
+        bt = np.asarray(beat_times_s, dtype=np.float64)
+        if bt.size == 0:
+            return
+        if bt[0] <= self._bt[self._n - 1] or np.any(np.diff(bt) <= 0):
+            raise ValueError("extend: beats must be increasing and after the last beat")
+        self._put(bt, 1.0 + 0.03 * self._extra_rng.standard_normal(bt.size))
+
+    @property
+    def beat_times_s(self) -> np.ndarray:
+        return self._bt[:self._n]
+
+    @property
+    def _rise_s(self) -> np.ndarray:
+        return self._rise[:self._n]
+
+    @property
+    def _foot_s(self) -> np.ndarray:
+        return self._foot[:self._n]
+
+    @property
+    def _jitter(self) -> np.ndarray:
+        return self._jit[:self._n]
 
     # -- components -------------------------------------------------------
     def pulse(self, t_s: np.ndarray) -> np.ndarray:
@@ -238,6 +282,8 @@ class SyntheticPPG:
     def respiration(self, t_s: np.ndarray) -> np.ndarray:
         """Respiration signal, unit amplitude (z-scored when from a recording)."""
         t = np.asarray(t_s, dtype=np.float64)
+        if callable(self._resp):
+            return self._resp(t)
         if self._resp is not None:
             return np.interp(t, *self._resp)
         return np.sin(2 * np.pi * self.resp_rate_hz * t + self._resp_phase)
