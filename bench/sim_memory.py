@@ -37,8 +37,18 @@ def long_calm_day(path: Path, repeats: int = 3) -> Path:
 
 def run_sim(scenario: Path, hours: float, out: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "firmware_py")}
-    cmd = [sys.executable, "-m", "kindpulse.cli", "sim", "--scenario", str(scenario),
-           "--duration", f"{hours}h", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kindpulse.cli",
+        "sim",
+        "--scenario",
+        str(scenario),
+        "--duration",
+        f"{hours}h",
+        "--out",
+        str(out),
+    ]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -46,9 +56,14 @@ def run_sim(scenario: Path, hours: float, out: Path) -> dict:
     if status != 0:
         raise SystemExit(f"kindpulse sim {hours} h failed: {proc.stderr.read().decode()[-500:]}")
     summary = json.loads((out / "summary.json").read_text())
-    return {"hours": hours, "peak_rss_mb": round(usage.ru_maxrss / 1024.0, 1), "wall_s": round(wall, 1),
-            "speedup": round(hours * 3600 / wall), "frames_in_gif": summary["frames_in_gif"],
-            "gif_kb": round((out / "frames.gif").stat().st_size / 1024)}
+    return {
+        "hours": hours,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024.0, 1),
+        "wall_s": round(wall, 1),
+        "speedup": round(hours * 3600 / wall),
+        "frames_in_gif": summary["frames_in_gif"],
+        "gif_kb": round((out / "frames.gif").stat().st_size / 1024),
+    }
 
 
 def emulator_cpu_s(source, hours: float = 1.0) -> float:
@@ -78,17 +93,24 @@ def source_cost() -> None:
     sc = load_scenario("calm-day")
     online = sc.source()
     prof = {a: sc._profile(a) for a in ("effective_hr_bpm", "effective_rmssd_ms", "effective_resp_rate_hz")}
-    at = {a: (lambda xs, ys: (lambda t: float(np.interp(t, xs, ys))))(*v) for a, v in prof.items()}
+    at = {a: (lambda xs, ys: lambda t: float(np.interp(t, xs, ys)))(*v) for a, v in prof.items()}
     t0 = time.process_time()
-    rr = synth.rr_series(3600 + 6.0, hr_bpm=at["effective_hr_bpm"], rmssd_ms=at["effective_rmssd_ms"],
-                         resp_rate_hz=at["effective_resp_rate_hz"], seed=sc.seed)
+    rr = synth.rr_series(
+        3600 + 6.0,
+        hr_bpm=at["effective_hr_bpm"],
+        rmssd_ms=at["effective_rmssd_ms"],
+        resp_rate_hz=at["effective_resp_rate_hz"],
+        seed=sc.seed,
+    )
     batch = SyntheticSource(rr, seed=sc.seed + 1, motion=online.ppg.motion, resp_rate_hz=0.25)
     make = time.process_time() - t0
     cpu_batch = emulator_cpu_s(batch) + make
     cpu_online = emulator_cpu_s(online)
-    print(f"emulator alone, 1 h of the calm day: precomputed RR {cpu_batch:.2f} CPU s "
-          f"({3600 / cpu_batch:.0f}x real time), online wearer {cpu_online:.2f} CPU s "
-          f"({3600 / cpu_online:.0f}x real time), ratio {cpu_online / cpu_batch:.2f}")
+    print(
+        f"emulator alone, 1 h of the calm day: precomputed RR {cpu_batch:.2f} CPU s "
+        f"({3600 / cpu_batch:.0f}x real time), online wearer {cpu_online:.2f} CPU s "
+        f"({3600 / cpu_online:.0f}x real time), ratio {cpu_online / cpu_batch:.2f}"
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -101,8 +123,10 @@ def main(argv: list[str]) -> None:
         rows = [run_sim(scenario, h, Path(tmp) / f"out{h}") for h in hours]
     print(f"{'simulated':>10} {'peak RSS':>10} {'wall':>8} {'speed':>8} {'GIF frames':>11} {'GIF':>8}")
     for r in rows:
-        print(f"{r['hours']:>8.0f} h {r['peak_rss_mb']:>7.1f} MB {r['wall_s']:>6.1f} s {r['speedup']:>6}x "
-              f"{r['frames_in_gif']:>11} {r['gif_kb']:>5} KB")
+        print(
+            f"{r['hours']:>8.0f} h {r['peak_rss_mb']:>7.1f} MB {r['wall_s']:>6.1f} s {r['speedup']:>6}x "
+            f"{r['frames_in_gif']:>11} {r['gif_kb']:>5} KB"
+        )
     growth = rows[-1]["peak_rss_mb"] - rows[0]["peak_rss_mb"]
     print(f"growth {rows[0]['hours']:.0f} h -> {rows[-1]['hours']:.0f} h: {growth:+.1f} MB")
     print(json.dumps(rows))

@@ -12,7 +12,9 @@ from kindpulse.sim.wearer import PACED_HR_EASE_BPM, PACED_RMSSD_RISE_MS, Wearer,
 
 
 def _wearer(hr=66.0, rm=40.0, resp=0.25, seed=5, follows=True) -> Wearer:
-    return Wearer(lambda t: hr, lambda t: rm, lambda t: resp, seed=seed, config=WearerConfig(follows_pacer=follows))
+    return Wearer(
+        lambda t: hr, lambda t: rm, lambda t: resp, seed=seed, config=WearerConfig(follows_pacer=follows)
+    )
 
 
 def _rr(bt: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -114,8 +116,10 @@ def test_the_source_makes_beats_only_just_ahead_and_is_deterministic():
 
 
 def test_the_wearer_section_of_a_scenario():
-    sc = scenario_from_dict({"wearer": {"accept_prompts_after": "15s", "follows_pacer": False},
-                             "segments": [{"duration": "1m"}]}, "w")
+    sc = scenario_from_dict(
+        {"wearer": {"accept_prompts_after": "15s", "follows_pacer": False}, "segments": [{"duration": "1m"}]},
+        "w",
+    )
     assert sc.wearer == WearerConfig(follows_pacer=False, accept_after_s=15.0)
     assert sc.source().wearer.config.follows_pacer is False
     assert scenario_from_dict({"segments": [{"duration": "1m"}]}, "d").wearer == WearerConfig()

@@ -33,14 +33,25 @@ def iso_week(text: str) -> tuple[int, int]:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="a day or a week at a glance (HTML)")
-    p.add_argument("--data-dir", type=Path, default=Path("/var/lib/kindpulse"), metavar="DIR",
-                   help="the device's data directory, or a synced copy DEST/<device id> (default /var/lib/kindpulse)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("/var/lib/kindpulse"),
+        metavar="DIR",
+        help="the device's data directory, or a synced copy DEST/<device id> (default /var/lib/kindpulse)",
+    )
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD", help="which day (default: the latest with data)")
+    when.add_argument(
+        "--day", type=iso_day, metavar="YYYY-MM-DD", help="which day (default: the latest with data)"
+    )
     when.add_argument("--week", type=iso_week, metavar="YYYY-Www", help="an ISO week, e.g. 2026-W02")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.html", help="where the report goes")
-    p.add_argument("--format", choices=("html", "png"), default="html",
-                   help="png: also write the day timeline as FILE.png")
+    p.add_argument(
+        "--format",
+        choices=("html", "png"),
+        default="html",
+        help="png: also write the day timeline as FILE.png",
+    )
     p.set_defaults(run=run)
 
 

@@ -26,6 +26,7 @@ from kindpulse.rigs.simulated import SimRig, build_sim_rig, make_out_dir, sim_co
 from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
 from kindpulse.sim.sources import PPGSource, RecordedSource, SyntheticSource
+from kindpulse.sim.wearer import WearerAtTheDevice
 
 OUTPUTS = ("events.jsonl", "frames.gif", "kindpulse.sqlite", "kindpulse.sqlite-wal", "kindpulse.sqlite-shm",
            "summary.json")
@@ -118,19 +119,20 @@ def simulate(
     events_file = (out / "events.jsonl").open("w", encoding="utf-8")
     rig: SimRig | None = None
 
-    wearer = getattr(plan.source, "wearer", None)  # the emulated wearer answers the session
-    if accept_prompts_after_s is None and wearer is not None:
-        accept_prompts_after_s = wearer.config.accept_after_s
-    pace_hz = 1.0 / config.break_.breath_s
+    wearer = getattr(plan.source, "wearer", None)  # a scenario's wearer answers the session
+    if wearer is not None and accept_prompts_after_s is not None:  # the command line overrides
+        wearer.config = dataclasses.replace(wearer.config, accept_after_s=accept_prompts_after_s)
+    at_device = None
+    if wearer is not None:
+        at_device = WearerAtTheDevice(wearer, lambda t: rig.schedule_press(t) if rig is not None else None,
+                                      1.0 / config.break_.breath_s)
 
     def on_event(ev: dict) -> None:
         events_file.write(json.dumps(ev) + "\n")
-        if ev["type"] == "prompt" and accept_prompts_after_s is not None and rig is not None:
+        if at_device is not None:
+            at_device.on_event(ev)
+        elif ev["type"] == "prompt" and accept_prompts_after_s is not None and rig is not None:
             rig.schedule_press(ev["t"] + accept_prompts_after_s)
-        elif wearer is not None and ev["type"] == "break_start":
-            wearer.on_break_start(ev["t"], pace_hz)
-        elif wearer is not None and ev["type"] == "break_end":
-            wearer.on_break_end(ev["t"])
 
     recorder = FrameRecorder()
 

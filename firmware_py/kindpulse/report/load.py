@@ -15,18 +15,23 @@ def check_data_dir(data_dir: Path) -> Path:
     """The directory holding a kindpulse log, or a one-line InputError saying what to pass."""
     d = Path(data_dir)
     if not d.is_dir():
-        raise InputError(f"{d} is not a directory: give --data-dir the device's data directory "
-                         "or a synced copy (DEST/<device id>/)")
+        raise InputError(
+            f"{d} is not a directory: give --data-dir the device's data directory "
+            "or a synced copy (DEST/<device id>/)"
+        )
     if (d / LOG_NAME).is_file():
         return d
     devices = sorted(p.name for p in d.iterdir() if (p / LOG_NAME).is_file())
     if len(devices) == 1:
         return d / devices[0]
     if devices:
-        raise InputError(f"{d} holds {len(devices)} devices ({', '.join(devices)}): "
-                         f"give --data-dir {d}/<device id>")
-    raise InputError(f"no kindpulse log ({LOG_NAME}) in {d}: give --data-dir the device's data directory "
-                     "or a synced copy (DEST/<device id>/)")
+        raise InputError(
+            f"{d} holds {len(devices)} devices ({', '.join(devices)}): give --data-dir {d}/<device id>"
+        )
+    raise InputError(
+        f"no kindpulse log ({LOG_NAME}) in {d}: give --data-dir the device's data directory "
+        "or a synced copy (DEST/<device id>/)"
+    )
 
 
 def iter_records(data_dir: Path, since: float | None = None, until: float | None = None) -> Iterator[dict]:
@@ -35,5 +40,7 @@ def iter_records(data_dir: Path, since: float | None = None, until: float | None
     try:
         yield from iter_sqlite_records(d, since, until)
     except sqlite3.DatabaseError as exc:
-        raise InputError(f"cannot read the log in {d} ({exc}): is it a kindpulse log? "
-                         "sync it again or point --data-dir elsewhere") from None
+        raise InputError(
+            f"cannot read the log in {d} ({exc}): is it a kindpulse log? "
+            "sync it again or point --data-dir elsewhere"
+        ) from None

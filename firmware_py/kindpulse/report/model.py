@@ -28,9 +28,38 @@ SHORT_WINDOW_S = 60.0
 COVERAGE = ("no finger", "poor signal", "motion", "active")
 _SIGNAL_REASON = {"no_finger": "no finger", "poor_signal": "poor signal", "motion": "motion"}
 # two-sided 95 % Student t quantiles, df 1..30 (beyond: normal)
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 Span = tuple[float, float]
 
@@ -171,8 +200,21 @@ def local_date(wall: float, tz_s: float) -> dt.date:
 
 
 def days_with_data(records: Iterable[dict], tz_s: float) -> list[dt.date]:
-    return sorted({local_date(r["wall"], tz_s) for r in records if r["kind"] in ("hrv", "event")
-                   and r.get("wall") is not None})
+    return sorted(
+        {
+            local_date(r["wall"], tz_s)
+            for r in records
+            if r["kind"] in ("hrv", "event") and r.get("wall") is not None
+        }
+    )
+
+
+def by_wall(records: Sequence[dict]) -> list[dict]:
+    """Records with a wall time, oldest first (returned as is when they already are)."""
+    walls = [r.get("wall") for r in records]
+    if None not in walls and all(a <= b for a, b in zip(walls, walls[1:], strict=False)):
+        return list(records) if not isinstance(records, list) else records
+    return sorted((r for r in records if r.get("wall") is not None), key=lambda r: r["wall"])
 
 
 def _num(x) -> float | None:
@@ -237,57 +279,113 @@ def breaks_from(records: Iterable[dict]) -> list[Break]:
         if r["kind"] == "event" and r.get("type") == "break_end":
             d = r.get("data") or {}
             dur = _num(d.get("duration_s")) or 0.0
-            out.append(Break(r["wall"] - dur, r["wall"], bool(d.get("prompted")), _num(d.get("hr_before")),
-                             _num(d.get("hr_after")), _num(d.get("rmssd_before")), _num(d.get("rmssd_after")),
-                             bool(d.get("ended_early"))))
+            out.append(
+                Break(
+                    r["wall"] - dur,
+                    r["wall"],
+                    bool(d.get("prompted")),
+                    _num(d.get("hr_before")),
+                    _num(d.get("hr_after")),
+                    _num(d.get("rmssd_before")),
+                    _num(d.get("rmssd_after")),
+                    bool(d.get("ended_early")),
+                )
+            )
     return sorted(out, key=lambda b: b.wall)
 
 
 # -- the day -------------------------------------------------------------------------------
-def build_day(records: Sequence[dict], day: dt.date, tz_s: float | None = None) -> DayModel:
+@dataclass
+class Log:
+    """Records prepared once for many days: sorted by wall, with the spans that cross days."""
+
+    records: list[dict]
+    walls: np.ndarray
+    state_spans: list[tuple[str, Span]]
+    signal_spans: list[tuple[str, Span]]
+    baselines: list[dict]
+    tz_s: float
+
+    @classmethod
+    def of(cls, records: Sequence[dict] | Log, tz_s: float | None = None) -> Log:
+        if isinstance(records, Log):
+            return records
+        recs = by_wall(records)
+        ends = _run_ends(recs)
+        states = [r for r in recs if r["kind"] == "state"]
+        signal = [
+            r for r in recs if r["kind"] == "event" and r.get("type") in ("signal_lost", "signal_ok", "stop")
+        ]
+        signal_spans = _spans(
+            signal,
+            ends,
+            lambda r: (
+                _SIGNAL_REASON.get((r.get("data") or {}).get("reason"))
+                if r.get("type") == "signal_lost"
+                else None
+            ),
+            lambda r: r.get("type") in ("signal_ok", "stop"),
+        )
+        return cls(
+            recs,
+            np.array([r["wall"] for r in recs], dtype=np.float64),
+            _spans(states, ends, lambda r: r.get("state"), lambda r: True),
+            signal_spans,
+            [r for r in recs if r["kind"] == "baseline"],
+            tz_offset_s(records) if tz_s is None else tz_s,
+        )
+
+    def between(self, lo: float, hi: float) -> list[dict]:
+        a, b = np.searchsorted(self.walls, [lo, hi], side="left")
+        return self.records[int(a) : int(b)]
+
+
+def build_day(records: Sequence[dict] | Log, day: dt.date, tz_s: float | None = None) -> DayModel:
     """The day's model from all records (those of other days are ignored, except that the
     spans open at midnight and the baseline snapshot carry over)."""
-    tz = tz_offset_s(records) if tz_s is None else tz_s
+    log = Log.of(records, tz_s)
+    tz = log.tz_s if tz_s is None else tz_s
     lo, hi = day_bounds(day, tz)
-    recs = sorted((r for r in records if r.get("wall") is not None), key=lambda r: r["wall"])
-    ends = _run_ends(recs)
-    states = [r for r in recs if r["kind"] == "state"]
-    state_spans = _spans(states, ends, lambda r: r.get("state"), lambda r: True)
-    stress = _clip([s for label, s in state_spans if label == "elevated"], lo, hi)
+    stress = _clip([s for label, s in log.state_spans if label == "elevated"], lo, hi)
     coverage: dict[str, list[Span]] = {k: [] for k in COVERAGE}
-    signal = [r for r in recs if r["kind"] == "event" and r.get("type") in ("signal_lost", "signal_ok", "stop")]
-    for label, span in _spans(signal, ends,
-                              lambda r: _SIGNAL_REASON.get((r.get("data") or {}).get("reason"))
-                              if r.get("type") == "signal_lost" else None,
-                              lambda r: r.get("type") in ("signal_ok", "stop")):
+    for label, span in log.signal_spans:
         coverage[label].append(span)
-    coverage["active"] = [s for label, s in state_spans if label == "too_active"]
+    coverage["active"] = [s for label, s in log.state_spans if label == "too_active"]
     coverage = {k: _clip(v, lo, hi) for k, v in coverage.items()}
-    today = [r for r in recs if lo <= r["wall"] < hi]
+    today = log.between(lo, hi)
     hrv = [r for r in today if r["kind"] == "hrv" and r.get("window_s") == SHORT_WINDOW_S]
 
     def col(key: str) -> np.ndarray:
-        return np.array([_num((r.get("metrics") or {}).get(key)) or np.nan for r in hrv], dtype=np.float64)
+        v = [(r.get("metrics") or {}).get(key) for r in hrv]
+        return np.array([np.nan if x is None else x for x in v], dtype=np.float64)
 
-    series = Series(np.array([r["wall"] for r in hrv], dtype=np.float64), col("hr_bpm"), col("rmssd_ms"),
-                    col("sns_index"), col("pns_index"))
-    marks = [(r["wall"], r["type"]) for r in today if r["kind"] == "event"
-             and r.get("type") in ("prompt", "dismissed", "snoozed")]
+    series = Series(
+        np.array([r["wall"] for r in hrv], dtype=np.float64),
+        col("hr_bpm"),
+        col("rmssd_ms"),
+        col("sns_index"),
+        col("pns_index"),
+    )
+    marks = [
+        (r["wall"], r["type"])
+        for r in today
+        if r["kind"] == "event" and r.get("type") in ("prompt", "dismissed", "snoozed")
+    ]
     # a snooze is also logged as a dismissal of the prompt: show it once, as a snooze
     snoozes = [w for w, k in marks if k == "snoozed"]
     marks = [(w, k) for w, k in marks if not (k == "dismissed" and any(abs(w - s) < 1.0 for s in snoozes))]
-    snaps = [r for r in recs if r["kind"] == "baseline" and r["wall"] < hi]
+    snaps = [r for r in log.baselines if r["wall"] < hi]
     baseline = baseline_norms(snaps[-1]["baseline"]) if snaps else None
     calm_mask = np.zeros(len(series), dtype=bool)
-    for label, (a, b) in state_spans:
-        if label == "calm":
+    for label, (a, b) in log.state_spans:
+        if label == "calm" and b >= lo and a < hi:
             calm_mask |= (series.wall >= a) & (series.wall <= b)
     calm = None
     if calm_mask.any():
         hr_n, rm_n = _robust(series.hr[calm_mask]), _robust(series.rmssd[calm_mask])
         calm = {"hr_bpm": hr_n, "rmssd_ms": rm_n} if hr_n and rm_n else None
     span = (today[0]["wall"], today[-1]["wall"]) if today else None
-    return DayModel(day, tz, series, stress, coverage, marks, [b for b in breaks_from(today)], baseline, calm, span)
+    return DayModel(day, tz, series, stress, coverage, marks, breaks_from(today), baseline, calm, span)
 
 
 # -- the breaks over a week --------------------------------------------------------------
@@ -309,50 +407,83 @@ def verdict(breaks: Sequence[Break]) -> Verdict:
     decides; HR is reported beside it."""
     n = len([b for b in breaks if b.d_rmssd is not None])
     if n == 0:
-        return Verdict("none", "No breaks with before and after measurements yet, so there is nothing to "
-                               "weigh. That is fine: the numbers will come with the pauses.")
+        return Verdict(
+            "none",
+            "No breaks with before and after measurements yet, so there is nothing to "
+            "weigh. That is fine: the numbers will come with the pauses.",
+        )
     if n < MIN_BREAKS:
-        return Verdict("too_few", f"{n} break{'s' if n > 1 else ''} so far: too few to conclude anything "
-                                  f"yet. After about {MIN_BREAKS} the picture starts to mean something.")
+        return Verdict(
+            "too_few",
+            f"{n} break{'s' if n > 1 else ''} so far: too few to conclude anything "
+            f"yet. After about {MIN_BREAKS} the picture starts to mean something.",
+        )
     c = change([b.d_rmssd for b in breaks])
     assert c is not None
     if c.lo > 0:
-        return Verdict("helps", f"Your breaks seem to help: over {n} breaks your HRV (RMSSD) rose by "
-                                f"{c.mean:+.1f} ms on average (95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms).")
+        return Verdict(
+            "helps",
+            f"Your breaks seem to help: over {n} breaks your HRV (RMSSD) rose by "
+            f"{c.mean:+.1f} ms on average (95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms).",
+        )
     if c.hi < 0:
-        return Verdict("no_help", f"Over {n} breaks your HRV (RMSSD) did not rise: {c.mean:+.1f} ms on average "
-                                  f"(95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms). The pause may still feel "
-                                  "good; the numbers just do not show it.")
-    return Verdict("unclear", f"Over {n} breaks the change in HRV (RMSSD) is {c.mean:+.1f} ms on average, but "
-                              f"the spread is too wide to conclude (95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms).")
+        return Verdict(
+            "no_help",
+            f"Over {n} breaks your HRV (RMSSD) did not rise: {c.mean:+.1f} ms on average "
+            f"(95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms). The pause may still feel "
+            "good; the numbers just do not show it.",
+        )
+    return Verdict(
+        "unclear",
+        f"Over {n} breaks the change in HRV (RMSSD) is {c.mean:+.1f} ms on average, but "
+        f"the spread is too wide to conclude (95 % interval {c.lo:+.1f} to {c.hi:+.1f} ms).",
+    )
 
 
 def compare(breaks: Sequence[Break]) -> str:
     """Prompted breaks against the ones the wearer started, in one sentence."""
-    groups = {p: [b.d_rmssd for b in breaks if b.prompted is p and b.d_rmssd is not None] for p in (True, False)}
+    groups = {
+        p: [b.d_rmssd for b in breaks if b.prompted is p and b.d_rmssd is not None] for p in (True, False)
+    }
     n_p, n_s = len(groups[True]), len(groups[False])
     if n_p < MIN_GROUP or n_s < MIN_GROUP:
-        return (f"{n_p} prompted and {n_s} self-started break{'s' if n_s != 1 else ''}: too few of "
-                f"{'each' if n_p < MIN_GROUP and n_s < MIN_GROUP else 'one kind'} to compare them "
-                f"(at least {MIN_GROUP} of each).")
+        return (
+            f"{n_p} prompted and {n_s} self-started break{'s' if n_s != 1 else ''}: too few of "
+            f"{'each' if n_p < MIN_GROUP and n_s < MIN_GROUP else 'one kind'} to compare them "
+            f"(at least {MIN_GROUP} of each)."
+        )
     cp, cs = change(groups[True]), change(groups[False])
     assert cp is not None and cs is not None
     overlap = cp.lo <= cs.hi and cs.lo <= cp.hi
-    return (f"Prompted breaks: {cp.mean:+.1f} ms RMSSD on average ({n_p}); breaks you started: "
-            f"{cs.mean:+.1f} ms ({n_s}). " + ("Their intervals overlap, so neither kind clearly helps more."
-                                             if overlap else "Their intervals do not overlap."))
+    return (
+        f"Prompted breaks: {cp.mean:+.1f} ms RMSSD on average ({n_p}); breaks you started: "
+        f"{cs.mean:+.1f} ms ({n_s}). "
+        + (
+            "Their intervals overlap, so neither kind clearly helps more."
+            if overlap
+            else "Their intervals do not overlap."
+        )
+    )
 
 
-def build_week(records: Sequence[dict], year: int, week: int, tz_s: float | None = None) -> WeekModel:
-    tz = tz_offset_s(records) if tz_s is None else tz_s
+def build_week(records: Sequence[dict] | Log, year: int, week: int, tz_s: float | None = None) -> WeekModel:
+    log = Log.of(records, tz_s)
     monday = dt.date.fromisocalendar(year, week, 1)
-    days = [build_day(records, monday + dt.timedelta(days=i), tz) for i in range(7)]
+    days = [build_day(log, monday + dt.timedelta(days=i)) for i in range(7)]
     breaks = [b for d in days for b in d.breaks]
-    return WeekModel(year, week, days, breaks, change([b.d_rmssd for b in breaks]),
-                     change([b.d_hr for b in breaks]), verdict(breaks), compare(breaks))
+    return WeekModel(
+        year,
+        week,
+        days,
+        breaks,
+        change([b.d_rmssd for b in breaks]),
+        change([b.d_hr for b in breaks]),
+        verdict(breaks),
+        compare(breaks),
+    )
 
 
-def week_so_far(records: Sequence[dict], day: dt.date, tz_s: float | None = None) -> WeekModel:
+def week_so_far(records: Sequence[dict] | Log, day: dt.date, tz_s: float | None = None) -> WeekModel:
     """The ISO week of `day`, up to and including it."""
     y, w, _ = day.isocalendar()
     wk = build_week(records, y, w, tz_s)

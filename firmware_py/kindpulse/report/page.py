@@ -22,13 +22,15 @@ h2 { font-size: 1.15rem; margin: 0 0 12px; font-weight: 620; }
 .card { background: var(--card); border-radius: 16px; padding: 20px 22px; margin: 16px 0;
         box-shadow: 0 1px 2px rgba(40,30,80,.06), 0 4px 18px rgba(40,30,80,.05); }
 .summary p { margin: 0 0 6px; font-size: 1.08rem; }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; margin-top: 14px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px;
+         margin-top: 14px; }
 .tile { background: var(--bg); border-radius: 12px; padding: 10px 14px; }
 .tile b { display: block; font-size: 1.45rem; font-weight: 650; }
 .tile span { color: var(--muted); font-size: .85rem; }
 img { max-width: 100%; height: auto; display: block; margin: 4px auto; }
 table { border-collapse: collapse; width: 100%; font-size: .93rem; font-variant-numeric: tabular-nums; }
-th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid #e7e5ef; padding: 6px 8px; }
+th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid #e7e5ef;
+     padding: 6px 8px; }
 td { border-bottom: 1px solid #f0eef6; padding: 6px 8px; }
 .up { color: var(--calm); } .down { color: #b4574d; }
 .verdict { border-left: 5px solid var(--accent); background: #f4f0fd; border-radius: 10px; padding: 12px 16px;
@@ -62,21 +64,28 @@ def _delta(x: float | None, unit: str, good_if_up: bool) -> str:
 
 
 def _page(title: str, body: str, footer: str) -> str:
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head>"
-            f"<body><main>{body}<footer>{escape(footer)}</footer></main></body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><main>{body}<footer>{escape(footer)}</footer></main></body></html>\n"
+    )
 
 
 def _tiles(items: Sequence[tuple[str, str]]) -> str:
-    return '<div class="tiles">' + "".join(f'<div class="tile"><b>{v}</b><span>{escape(k)}</span></div>'
-                                           for k, v in items) + "</div>"
+    return (
+        '<div class="tiles">'
+        + "".join(f'<div class="tile"><b>{v}</b><span>{escape(k)}</span></div>' for k, v in items)
+        + "</div>"
+    )
 
 
 def _summary(title: str, sub: str, sentences: Sequence[str], tiles: str) -> str:
     ps = "".join(f"<p>{escape(s)}</p>" for s in sentences)
-    return (f"<header><h1>{escape(title)}</h1><p class='sub'>{escape(sub)}</p></header>"
-            f'<section class="card summary" id="summary">{ps}{tiles}</section>')
+    return (
+        f"<header><h1>{escape(title)}</h1><p class='sub'>{escape(sub)}</p></header>"
+        f'<section class="card summary" id="summary">{ps}{tiles}</section>'
+    )
 
 
 def _hours(seconds: float) -> str:
@@ -87,13 +96,18 @@ def _hours(seconds: float) -> str:
 def breaks_table(breaks: Sequence[Break], local) -> str:
     rows = []
     for b in breaks:
+        how = "after a prompt" if b.prompted else "you started it"
+        how += " (ended early)" if b.ended_early else ""
         rows.append(
-            f"<tr class='break'><td>{local(b.wall):%a %H:%M}</td>"
-            f"<td>{'after a prompt' if b.prompted else 'you started it'}{' (ended early)' if b.ended_early else ''}</td>"
+            f"<tr class='break'><td>{local(b.wall):%a %H:%M}</td><td>{how}</td>"
             f"<td>{_fmt(b.hr_before)} &rarr; {_fmt(b.hr_after)}</td><td>{_delta(b.d_hr, 'bpm', False)}</td>"
-            f"<td>{_fmt(b.rmssd_before)} &rarr; {_fmt(b.rmssd_after)}</td><td>{_delta(b.d_rmssd, 'ms', True)}</td></tr>")
-    return ("<table><thead><tr><th>when</th><th>how</th><th>heart rate (bpm)</th><th>change</th>"
-            "<th>HRV, RMSSD (ms)</th><th>change</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+            f"<td>{_fmt(b.rmssd_before)} &rarr; {_fmt(b.rmssd_after)}</td>"
+            f"<td>{_delta(b.d_rmssd, 'ms', True)}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>when</th><th>how</th><th>heart rate (bpm)</th><th>change</th>"
+        "<th>HRV, RMSSD (ms)</th><th>change</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
 
 
 def _change_line(label: str, c: Change | None, unit: str) -> str:
@@ -101,17 +115,21 @@ def _change_line(label: str, c: Change | None, unit: str) -> str:
         return ""
     if c.n < 2:
         return f"<li>{label}: {c.mean:+.1f} {unit} (one break)</li>"
-    return (f"<li>{label}: {c.mean:+.1f} {unit} on average, spread (SD) {c.sd:.1f} {unit}, "
-            f"95 % interval {c.lo:+.1f} to {c.hi:+.1f} {unit}, {c.n} breaks</li>")
+    return (
+        f"<li>{label}: {c.mean:+.1f} {unit} on average, spread (SD) {c.sd:.1f} {unit}, "
+        f"95 % interval {c.lo:+.1f} to {c.hi:+.1f} {unit}, {c.n} breaks</li>"
+    )
 
 
 def verdict_block(v: Verdict, rmssd: Change | None, hr: Change | None, comparison: str, scope: str) -> str:
     lines = _change_line("HRV (RMSSD)", rmssd, "ms") + _change_line("heart rate", hr, "bpm")
-    return (f'<div class="verdict {v.level}" id="verdict"><b>{escape(scope)}:</b> {escape(v.text)}</div>'
-            + (f"<ul class='note'>{lines}</ul>" if lines else "")
-            + (f"<p class='note'>{escape(comparison)}</p>" if comparison else "")
-            + "<p class='note'>Before = the minute before the break; after = the last minute of it. "
-              "A rise in RMSSD is the calming (vagal) side of your nervous system at work.</p>")
+    return (
+        f'<div class="verdict {v.level}" id="verdict"><b>{escape(scope)}:</b> {escape(v.text)}</div>'
+        + (f"<ul class='note'>{lines}</ul>" if lines else "")
+        + (f"<p class='note'>{escape(comparison)}</p>" if comparison else "")
+        + "<p class='note'>Before = the minute before the break; after = the last minute of it. "
+        "A rise in RMSSD is the calming (vagal) side of your nervous system at work.</p>"
+    )
 
 
 def _footer(source: str, tz_s: float) -> str:
@@ -119,23 +137,43 @@ def _footer(source: str, tz_s: float) -> str:
     return f"kindpulse report · {source} · times in UTC{'+' if tz_s >= 0 else '-'}{h:02d}:{m:02d}"
 
 
-def day_page(day: DayModel, week: WeekModel, timeline: bytes | None, breaks_png: bytes | None,
-             baseline_png: bytes | None, sentences: Sequence[str], source: str) -> str:
+def day_page(
+    day: DayModel,
+    week: WeekModel,
+    timeline: bytes | None,
+    breaks_png: bytes | None,
+    baseline_png: bytes | None,
+    sentences: Sequence[str],
+    source: str,
+) -> str:
     title = f"Your day, {day.date:%A %d %B %Y}"
     if not day.has_data:
-        body = (f"<header><h1>{escape(title)}</h1></header>"
-                f'<section class="card empty" id="summary"><p class="big">{escape(sentences[0])}</p>'
-                + "".join(f"<p>{escape(s)}</p>" for s in sentences[1:]) + "</section>")
+        body = (
+            f"<header><h1>{escape(title)}</h1></header>"
+            f'<section class="card empty" id="summary"><p class="big">{escape(sentences[0])}</p>'
+            + "".join(f"<p>{escape(s)}</p>" for s in sentences[1:])
+            + "</section>"
+        )
         return _page(title, body, _footer(source, day.tz_offset_s))
-    tiles = _tiles([("worn", _hours(day.worn_s)), ("stress", _hours(day.stress_s)), ("prompts", str(day.prompts)),
-                    ("breaks", str(len(day.breaks))), ("dismissed", str(day.count("dismissed"))),
-                    ("snoozed", str(day.count("snoozed")))])
+    tiles = _tiles(
+        [
+            ("worn", _hours(day.worn_s)),
+            ("stress", _hours(day.stress_s)),
+            ("prompts", str(day.prompts)),
+            ("breaks", str(len(day.breaks))),
+            ("dismissed", str(day.count("dismissed"))),
+            ("snoozed", str(day.count("snoozed"))),
+        ]
+    )
     body = _summary(title, "a day at a glance", sentences, tiles)
     if timeline is not None:
-        body += ('<section class="card" id="timeline"><h2>The day</h2>' + _img(timeline, "day timeline")
-                 + "<p class='note'>Shaded red: stress (your body, against your own calm). Green: breaks. "
-                   "The grey band is your usual range. The bottom rows show when the signal was missing "
-                   "or unreliable.</p></section>")
+        body += (
+            '<section class="card" id="timeline"><h2>The day</h2>'
+            + _img(timeline, "day timeline")
+            + "<p class='note'>Shaded red: stress (your body, against your own calm). Green: breaks. "
+            "The grey band is your usual range. The bottom rows show when the signal was missing "
+            "or unreliable.</p></section>"
+        )
     body += '<section class="card" id="breaks"><h2>Your breaks</h2>'
     if day.breaks:
         body += breaks_table(day.breaks, day.local)
@@ -143,34 +181,59 @@ def day_page(day: DayModel, week: WeekModel, timeline: bytes | None, breaks_png:
             body += _img(breaks_png, "breaks before and after")
     else:
         body += "<p>No breaks today.</p>"
-    body += verdict_block(week.verdict, week.rmssd, week.hr, week.comparison,
-                          f"This week so far (week {week.week})") + "</section>"
+    body += (
+        verdict_block(
+            week.verdict, week.rmssd, week.hr, week.comparison, f"This week so far (week {week.week})"
+        )
+        + "</section>"
+    )
     if baseline_png is not None:
-        body += ('<section class="card" id="baseline"><h2>Your calm, day by day</h2>'
-                 + _img(baseline_png, "baseline evolution")
-                 + "<p class='note'>Points: the median of each day's calm minutes (bars: their usual spread). "
-                   "Band: the personal baseline the device compares you with.</p></section>")
+        body += (
+            '<section class="card" id="baseline"><h2>Your calm, day by day</h2>'
+            + _img(baseline_png, "baseline evolution")
+            + "<p class='note'>Points: the median of each day's calm minutes (bars: their usual spread). "
+            "Band: the personal baseline the device compares you with.</p></section>"
+        )
     return _page(title, body, _footer(source, day.tz_offset_s))
 
 
-def week_page(week: WeekModel, week_png: bytes | None, breaks_png: bytes | None, baseline_png: bytes | None,
-              sentences: Sequence[str], source: str) -> str:
+def week_page(
+    week: WeekModel,
+    week_png: bytes | None,
+    breaks_png: bytes | None,
+    baseline_png: bytes | None,
+    sentences: Sequence[str],
+    source: str,
+) -> str:
     sunday = week.monday + dt.timedelta(days=6)
     title = f"Your week {week.week}, {week.monday:%d %b} to {sunday:%d %b %Y}"
     tz = week.days[0].tz_offset_s if week.days else 0.0
     worn = sum(d.worn_s for d in week.days)
     if worn == 0 and not week.breaks:
-        body = (f"<header><h1>{escape(title)}</h1></header>"
-                f'<section class="card empty" id="summary"><p class="big">{escape(sentences[0])}</p>'
-                + "".join(f"<p>{escape(s)}</p>" for s in sentences[1:]) + "</section>")
+        body = (
+            f"<header><h1>{escape(title)}</h1></header>"
+            f'<section class="card empty" id="summary"><p class="big">{escape(sentences[0])}</p>'
+            + "".join(f"<p>{escape(s)}</p>" for s in sentences[1:])
+            + "</section>"
+        )
         return _page(title, body, _footer(source, tz))
-    tiles = _tiles([("worn", _hours(worn)), ("stress", _hours(sum(d.stress_s for d in week.days))),
-                    ("prompts", str(sum(d.prompts for d in week.days))), ("breaks", str(len(week.breaks))),
-                    ("dismissed", str(sum(d.count("dismissed") for d in week.days))),
-                    ("snoozed", str(sum(d.count("snoozed") for d in week.days)))])
+    tiles = _tiles(
+        [
+            ("worn", _hours(worn)),
+            ("stress", _hours(sum(d.stress_s for d in week.days))),
+            ("prompts", str(sum(d.prompts for d in week.days))),
+            ("breaks", str(len(week.breaks))),
+            ("dismissed", str(sum(d.count("dismissed") for d in week.days))),
+            ("snoozed", str(sum(d.count("snoozed") for d in week.days))),
+        ]
+    )
     body = _summary(title, "a week at a glance", sentences, tiles)
     if week_png is not None:
-        body += '<section class="card" id="timeline"><h2>Day by day</h2>' + _img(week_png, "the week") + "</section>"
+        body += (
+            '<section class="card" id="timeline"><h2>Day by day</h2>'
+            + _img(week_png, "the week")
+            + "</section>"
+        )
     body += '<section class="card" id="breaks"><h2>Do the breaks help?</h2>'
     body += verdict_block(week.verdict, week.rmssd, week.hr, week.comparison, "This week")
     if week.breaks:
@@ -180,6 +243,9 @@ def week_page(week: WeekModel, week_png: bytes | None, breaks_png: bytes | None,
             body += _img(breaks_png, "breaks before and after")
     body += "</section>"
     if baseline_png is not None:
-        body += ('<section class="card" id="baseline"><h2>Your calm, day by day</h2>'
-                 + _img(baseline_png, "baseline evolution") + "</section>")
+        body += (
+            '<section class="card" id="baseline"><h2>Your calm, day by day</h2>'
+            + _img(baseline_png, "baseline evolution")
+            + "</section>"
+        )
     return _page(title, body, _footer(source, tz))

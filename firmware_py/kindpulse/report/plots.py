@@ -33,12 +33,24 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "font.family": "DejaVu Sans", "font.size": 9, "axes.edgecolor": GRID, "axes.labelcolor": MUTED,
-        "xtick.color": MUTED, "ytick.color": MUTED, "axes.spines.top": False, "axes.spines.right": False,
-        "axes.grid": True, "grid.color": GRID, "grid.linewidth": 0.8, "axes.axisbelow": True,
-        "svg.hashsalt": "kindpulse", "figure.facecolor": "white",
-    })
+    plt.rcParams.update(
+        {
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "axes.edgecolor": GRID,
+            "axes.labelcolor": MUTED,
+            "xtick.color": MUTED,
+            "ytick.color": MUTED,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": GRID,
+            "grid.linewidth": 0.8,
+            "axes.axisbelow": True,
+            "svg.hashsalt": "kindpulse",
+            "figure.facecolor": "white",
+        }
+    )
     return plt
 
 
@@ -62,7 +74,9 @@ def _hhmm(x: float, _pos=None) -> str:
 
 def _band(ax, norm: Norm | None, color: str, label: str) -> None:
     if norm is not None:
-        ax.axhspan(norm.mean - norm.sd, norm.mean + norm.sd, color=color, alpha=0.55, lw=0, label=label, zorder=0)
+        ax.axhspan(
+            norm.mean - norm.sd, norm.mean + norm.sd, color=color, alpha=0.55, lw=0, label=label, zorder=0
+        )
         ax.axhline(norm.mean, color=MUTED, lw=0.8, ls=(0, (4, 3)), zorder=1)
 
 
@@ -71,7 +85,7 @@ def _smooth(y: np.ndarray, n: int = 3) -> np.ndarray:
         return y
     k = np.ones(n) / n
     out = np.convolve(np.nan_to_num(y, nan=np.nanmean(y) if np.isfinite(y).any() else 0.0), k, mode="same")
-    out[:n // 2], out[-(n // 2):] = y[:n // 2], y[-(n // 2):]
+    out[: n // 2], out[-(n // 2) :] = y[: n // 2], y[-(n // 2) :]
     out[~np.isfinite(y)] = np.nan
     return out
 
@@ -88,8 +102,9 @@ def day_timeline(day: DayModel) -> bytes:
     """HR, RMSSD and SNS/PNS over the day with the baseline band; stress shaded; breaks,
     prompts, dismissals and snoozes marked; signal coverage along the bottom."""
     plt = _plt()
-    fig, axes = plt.subplots(4, 1, figsize=(10, 6.4), sharex=True,
-                             gridspec_kw={"height_ratios": [3, 3, 3, 0.9], "hspace": 0.12})
+    fig, axes = plt.subplots(
+        4, 1, figsize=(10, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 3, 3, 0.9], "hspace": 0.12}
+    )
     s = day.series
     x = _hours(day, s.wall)
     if day.data_span is not None:
@@ -99,7 +114,9 @@ def day_timeline(day: DayModel) -> bytes:
     else:
         xlim = (0.0, 24.0)
     gap_h = 120.0 / 3600.0
-    xs, hr, rm, sns, pns = _gaps_to_nan(x, [_smooth(s.hr), _smooth(s.rmssd), _smooth(s.sns), _smooth(s.pns)], gap_h)
+    xs, hr, rm, sns, pns = _gaps_to_nan(
+        x, [_smooth(s.hr), _smooth(s.rmssd), _smooth(s.sns), _smooth(s.pns)], gap_h
+    )
     base = day.baseline or day.calm or {}
     band_label = "your usual range" if day.baseline else "your calm today"
     ax_hr, ax_rm, ax_ans, ax_cov = axes
@@ -124,17 +141,38 @@ def day_timeline(day: DayModel) -> bytes:
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, hi + 0.12 * (hi - lo))
     top = ax_hr.get_ylim()[1]
-    style = {"prompt": ("v", "#7a5cc7", "prompt"), "dismissed": ("x", MUTED, "dismissed"),
-             "snoozed": ("$z$", MUTED, "snoozed")}
+    style = {
+        "prompt": ("v", "#7a5cc7", "prompt"),
+        "dismissed": ("x", MUTED, "dismissed"),
+        "snoozed": ("$z$", MUTED, "snoozed"),
+    }
     seen: set = set()
     for wall, kind in day.marks:
         marker, color, label = style[kind]
-        ax_hr.plot(_hours(day, wall), top, marker=marker, color=color, ms=8, ls="none", clip_on=False, zorder=5,
-                   label=None if kind in seen else label)
+        ax_hr.plot(
+            _hours(day, wall),
+            top,
+            marker=marker,
+            color=color,
+            ms=8,
+            ls="none",
+            clip_on=False,
+            zorder=5,
+            label=None if kind in seen else label,
+        )
         seen.add(kind)
     for i, br in enumerate(day.breaks):
-        ax_hr.plot(_hours(day, br.wall), top, marker="o", color="#2f7d5b", ms=7, ls="none", clip_on=False,
-                   zorder=5, label="break" if i == 0 else None)
+        ax_hr.plot(
+            _hours(day, br.wall),
+            top,
+            marker="o",
+            color="#2f7d5b",
+            ms=7,
+            ls="none",
+            clip_on=False,
+            zorder=5,
+            label="break" if i == 0 else None,
+        )
     # coverage strip
     rows = [k for k in ("no finger", "poor signal", "motion", "active")]
     for i, key in enumerate(rows):
@@ -143,7 +181,9 @@ def day_timeline(day: DayModel) -> bytes:
     if day.data_span is not None:  # where nothing was recorded at all
         edges = np.concatenate([[xlim[0]], xs[np.isfinite(xs)] if xs.size else [], [xlim[1]]])
         gaps = [(a, b - a) for a, b in zip(edges, edges[1:], strict=False) if b - a > gap_h]
-        ax_cov.broken_barh(gaps, (-0.5, len(rows)), color="#f4f3f8", zorder=0, label="no data" if gaps else None)
+        ax_cov.broken_barh(
+            gaps, (-0.5, len(rows)), color="#f4f3f8", zorder=0, label="no data" if gaps else None
+        )
     ax_cov.set_yticks(range(len(rows)), rows, fontsize=7)
     ax_cov.set_ylim(len(rows) - 0.5, -0.5)
     ax_cov.grid(False)
@@ -163,8 +203,15 @@ def day_timeline(day: DayModel) -> bytes:
     if day.stress:
         handles.append(mpatches.Patch(color=STRESS, label="stress"))
         labels.append("stress")
-    fig.legend(handles, labels, loc="upper center", ncol=min(7, len(labels)), frameon=False,
-               bbox_to_anchor=(0.5, 0.955), fontsize=8)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(7, len(labels)),
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.955),
+        fontsize=8,
+    )
     return _png(fig)
 
 
@@ -172,9 +219,14 @@ def breaks_chart(breaks: Sequence[Break]) -> bytes:
     """Each break's before -> after, HR and RMSSD; prompted and self-started in two colours."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.0))
-    for ax, (label, unit, before, after) in zip(axes, (("heart rate", "bpm", "hr_before", "hr_after"),
-                                                       ("HRV (RMSSD)", "ms", "rmssd_before", "rmssd_after")),
-                                                strict=True):
+    for ax, (label, unit, before, after) in zip(
+        axes,
+        (
+            ("heart rate", "bpm", "hr_before", "hr_after"),
+            ("HRV (RMSSD)", "ms", "rmssd_before", "rmssd_after"),
+        ),
+        strict=True,
+    ):
         for br in breaks:
             b, a = getattr(br, before), getattr(br, after)
             if b is None or a is None:
@@ -186,9 +238,18 @@ def breaks_chart(breaks: Sequence[Break]) -> bytes:
         ax.set_title(f"{label} ({unit})", fontsize=9, color=INK, loc="left")
     import matplotlib.lines as mlines
 
-    fig.legend([mlines.Line2D([], [], color="#7a5cc7", marker="o"), mlines.Line2D([], [], color="#2f7d5b", marker="o")],
-               ["after a prompt", "you started it"], loc="lower center", ncol=2, frameon=False,
-               bbox_to_anchor=(0.5, -0.06), fontsize=8)
+    fig.legend(
+        [
+            mlines.Line2D([], [], color="#7a5cc7", marker="o"),
+            mlines.Line2D([], [], color="#2f7d5b", marker="o"),
+        ],
+        ["after a prompt", "you started it"],
+        loc="lower center",
+        ncol=2,
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.06),
+        fontsize=8,
+    )
     fig.tight_layout()
     return _png(fig)
 
@@ -199,8 +260,10 @@ def baseline_chart(rows: Sequence[tuple[dt.date, dict | None, dict | None]]) -> 
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
     xs = np.arange(len(rows))
-    for ax, key, color, title in ((axes[0], "hr_bpm", HR, "calm heart rate (bpm)"),
-                                  (axes[1], "rmssd_ms", HRV, "calm HRV, RMSSD (ms)")):
+    for ax, key, color, title in (
+        (axes[0], "hr_bpm", HR, "calm heart rate (bpm)"),
+        (axes[1], "rmssd_ms", HRV, "calm HRV, RMSSD (ms)"),
+    ):
         bm = np.array([r[2][key].mean if r[2] else np.nan for r in rows])
         bs = np.array([r[2][key].sd if r[2] else np.nan for r in rows])
         ax.bar(xs, 2 * bs, bottom=bm - bs, width=0.7, color=BAND, alpha=0.9, lw=0, label="device baseline")
@@ -228,8 +291,15 @@ def week_chart(week: WeekModel) -> bytes:
     for x, d in zip(xs, week.days, strict=True):
         n_b = len(d.breaks)
         if d.prompts or n_b:
-            ax.text(x, max(worn[x], 0.05) * 1.04, f"{d.prompts} prompt{'s' * (d.prompts != 1)}\n"
-                    f"{n_b} break{'s' * (n_b != 1)}", ha="center", va="bottom", fontsize=7, color=INK)
+            ax.text(
+                x,
+                max(worn[x], 0.05) * 1.04,
+                f"{d.prompts} prompt{'s' * (d.prompts != 1)}\n{n_b} break{'s' * (n_b != 1)}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color=INK,
+            )
     ax.set_xticks(xs, [d.date.strftime("%a %d") for d in week.days])
     ax.set_ylabel("hours")
     ax.margins(y=0.35)

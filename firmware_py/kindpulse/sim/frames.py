@@ -18,7 +18,8 @@ GIF_SCALE = 2  # 128x64 OLED -> 256x128 GIF pixels
 
 
 class FrameRecorder:
-    """Keeps OLED frames for the GIF: every change during prompts and breaks, else at most one per `idle_every_s`."""
+    """Keeps OLED frames for the GIF: every change during prompts and breaks, else at most one
+    per `idle_every_s`."""
 
     def __init__(self, idle_every_s: float = 5.0, max_frames: int = 3000) -> None:
         self.idle_every_s = idle_every_s
@@ -62,7 +63,9 @@ class FrameRecorder:
         if not self.frames:
             return 0
         times = [*self.times, end_t]
-        durations = [int(min(2000, max(80, 1000 * (b - a) / speed))) for a, b in zip(times, times[1:], strict=False)]
+        durations = [
+            int(min(2000, max(80, 1000 * (b - a) / speed))) for a, b in zip(times, times[1:], strict=False)
+        ]
         with Path(path).open("wb") as f:
             first = self.image(0, GIF_SCALE).convert("P")
             header, _ = GifImagePlugin.getheader(first, info={"loop": 0})
@@ -81,7 +84,9 @@ def terminal_frame(image: Any) -> str:
     """The 128x64 OLED as 32 lines of Unicode half blocks."""
     px = np.asarray(image.convert("1"), dtype=bool)
     chars = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584", (True, True): "\u2588"}
-    lines = ["".join(chars[(bool(px[r, c]), bool(px[r + 1, c]))] for c in range(px.shape[1]))
-             for r in range(0, px.shape[0] - 1, 2)]
+    lines = [
+        "".join(chars[(bool(px[r, c]), bool(px[r + 1, c]))] for c in range(px.shape[1]))
+        for r in range(0, px.shape[0] - 1, 2)
+    ]
     border = "+" + "-" * px.shape[1] + "+"
     return "\n".join([border, *("|" + line + "|" for line in lines), border])

@@ -227,7 +227,8 @@ def _wearer(raw: Any, name: str) -> WearerConfig:
     if accept in (None, False, "never"):
         after = None
     else:
-        after = 0.0 if accept in (0, "0", "0s") else parse_duration(accept, f"scenario {name}: wearer.accept_prompts_after")
+        where = f"scenario {name}: wearer.accept_prompts_after"
+        after = 0.0 if accept in (0, "0", "0s") else parse_duration(accept, where)
     return WearerConfig(follows_pacer=follows, accept_after_s=after)
 
 
@@ -247,8 +248,8 @@ def scenario_from_dict(data: dict, name: str) -> Scenario:
     config = data.get("config", {})
     if not isinstance(config, dict):
         raise ConfigError(f"scenario {name}: [config] must be a table")
-    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed, config=config,
-                    wearer=_wearer(data.get("wearer", {}), name))
+    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed,
+                    config=config, wearer=_wearer(data.get("wearer", {}), name))
 
 
 def bundled_names() -> list[str]:

@@ -216,8 +216,9 @@ class SyntheticPPG:
         n, k = self._n, bt.size
         if n + k > self._bt.size:  # grow by doubling: appending stays O(1) per beat
             cap = max(2 * self._bt.size, n + k, 256)
-            self._bt, self._rise, self._foot, self._jit = (
-                np.concatenate([a[:n], np.empty(cap - n)]) for a in (self._bt, self._rise, self._foot, self._jit))
+            old = (self._bt, self._rise, self._foot, self._jit)
+            grown = [np.concatenate([a[:n], np.empty(cap - n)]) for a in old]
+            self._bt, self._rise, self._foot, self._jit = grown
         self._bt[n:n + k] = bt
         self._jit[n:n + k] = jitter
         self._n = n + k

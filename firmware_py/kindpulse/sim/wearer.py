@@ -72,8 +72,16 @@ class Wearer:
     device's session. `beats_until(t)` returns the new beat times (s) up to t.
     """
 
-    def __init__(self, hr_bpm: Profile, rmssd_ms: Profile, resp_rate_hz: Profile, *, seed: int = 0,
-                 t0_s: float = 1.0, config: WearerConfig | None = None) -> None:
+    def __init__(
+        self,
+        hr_bpm: Profile,
+        rmssd_ms: Profile,
+        resp_rate_hz: Profile,
+        *,
+        seed: int = 0,
+        t0_s: float = 1.0,
+        config: WearerConfig | None = None,
+    ) -> None:
         self.hr_bpm, self.rmssd_ms, self.resp_rate_hz = hr_bpm, rmssd_ms, resp_rate_hz
         self.config = config or WearerConfig()
         self._rng = np.random.default_rng(seed)
@@ -127,8 +135,9 @@ class Wearer:
         hr = self.hr_bpm(t) - PACED_HR_EASE_BPM * effect
         rr_s = 60.0 / hr
         resp = (1.0 - breath) * own_resp + breath * pace
-        rest = LF_AMPLITUDE**2 * _diff_power(2 * math.pi * self._lf_hz * rr_s) \
-            + AR_AMPLITUDE**2 * 2.0 / (1.0 + AR_COEF)  # AR(1), unit innovations: E[diff^2] = 2/(1+a)
+        rest = LF_AMPLITUDE**2 * _diff_power(2 * math.pi * self._lf_hz * rr_s) + AR_AMPLITUDE**2 * 2.0 / (
+            1.0 + AR_COEF
+        )  # AR(1), unit innovations: E[diff^2] = 2/(1+a)
         unit = math.sqrt(_diff_power(2 * math.pi * own_resp * rr_s, RESP_JITTER) + rest)
         target = self.rmssd_ms(t) + PACED_RMSSD_RISE_MS * effect
         scale = self.rmssd_ms(t) / unit  # ms per unit of the deviation process
@@ -146,8 +155,11 @@ class Wearer:
             rr_s = 60.0 / s["hr_bpm"]
             self._phase += 2 * np.pi * s["resp_rate_hz"] * rr_s * (1 + RESP_JITTER * rng.standard_normal())
             self._ar = AR_COEF * self._ar + rng.standard_normal()
-            d = s["rsa_gain"] * math.sin(self._phase) + LF_AMPLITUDE * math.sin(
-                2 * np.pi * self._lf_hz * t + self._lf_phase) + AR_AMPLITUDE * self._ar
+            d = (
+                s["rsa_gain"] * math.sin(self._phase)
+                + LF_AMPLITUDE * math.sin(2 * np.pi * self._lf_hz * t + self._lf_phase)
+                + AR_AMPLITUDE * self._ar
+            )
             rr_ms = min(2000.0, max(300.0, 1000.0 * rr_s + s["scale_ms"] * d))
             out.append(t)
             self._t = t + rr_ms / 1000.0
@@ -163,9 +175,35 @@ class Wearer:
     def respiration(self, t_s: np.ndarray) -> np.ndarray:
         """The wearer's breathing (unit sinusoid of its phase) at the given times."""
         t = np.asarray(t_s, dtype=np.float64)
-        kt, kp = self._knots[0, :self._n_knots], self._knots[1, :self._n_knots]
+        kt, kp = self._knots[0, : self._n_knots], self._knots[1, : self._n_knots]
         if t.size == 0:
             return np.zeros_like(t)
         lo = max(int(np.searchsorted(kt, t.min())) - 1, 0)  # only the knots the times need
         hi = int(np.searchsorted(kt, t.max())) + 1
         return np.sin(np.interp(t, kt[lo:hi], kp[lo:hi]))
+
+
+class WearerAtTheDevice:
+    """The wearer's side of the loop, as an observer of the device: sees the session's events
+    (prompt, break_start, break_end) and presses the button through `press(t_s)`.
+
+    `pace_rate_hz` is the break's pacer rate (1 / (inhale + exhale) of the device's config).
+    """
+
+    def __init__(self, wearer: Wearer, press: Callable[[float], None], pace_rate_hz: float) -> None:
+        self.wearer, self.press, self.pace_rate_hz = wearer, press, pace_rate_hz
+
+    def on_event(self, event: dict) -> None:
+        kind, t = event.get("type"), float(event.get("t", 0.0))
+        if kind == "prompt" and self.wearer.config.accept_after_s is not None:
+            self.press(t + self.wearer.config.accept_after_s)
+        elif kind == "break_start":
+            self.wearer.on_break_start(t, self.pace_rate_hz)
+        elif kind == "break_end":
+            self.wearer.on_break_end(t)
+
+    def on_turn(self, state: object) -> None:
+        """Nothing to do between events."""
+
+    def on_stop(self) -> None:
+        """Nothing to release."""
