@@ -20,6 +20,13 @@ PROMPT = "prompt"
 BREAK = "break"
 RESULT = "result"
 
+# Why the prompt shows (Session.prompt_reason)
+STRESS = "stress"  # the trigger saw a sustained episode
+CHECKIN = "checkin"  # desk mode's periodic check-in
+
+# Paced breathing inflates RMSSD for a while after a break: the baseline keeps it out.
+AFTER_BREAK_S = 60.0
+
 Emit = Callable[..., None]
 Measure = Callable[[float], tuple[float | None, float | None]]  # now_s -> (hr_bpm, rmssd_ms) over the last 60 s
 Play = Callable[[tuple], None]
@@ -74,7 +81,7 @@ class Session:
         self._next_cue = 0
 
     # -- inputs ---------------------------------------------------------------
-    def invite(self, now_s: float, reason: str = "stress", detail: dict | None = None) -> bool:
+    def invite(self, now_s: float, reason: str = STRESS, detail: dict | None = None) -> bool:
         """Show the prompt (only from idle or the result screen). Returns whether it was shown."""
         if self.state not in (IDLE, RESULT):
             return False
@@ -121,6 +128,10 @@ class Session:
     def busy(self) -> bool:
         """True while the wearer is being asked or guided: no new prompt, no baseline learning."""
         return self.state in (PROMPT, BREAK)
+
+    def guided_recently(self, now_s: float) -> bool:
+        """Asked or guided now, or a break ended less than `AFTER_BREAK_S` ago."""
+        return self.busy or (self.result is not None and now_s - self.result.end_s < AFTER_BREAK_S)
 
     # -- internals ------------------------------------------------------------
     def _enter(self, state: str, now_s: float) -> None:
