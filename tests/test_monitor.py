@@ -8,7 +8,7 @@ import numpy as np
 
 from kindpulse.clock import VirtualClock
 from kindpulse.config import Config
-from kindpulse.device import DeviceObserver
+from kindpulse.observers import DeviceObserver
 from kindpulse.rigs.simulated import build_sim_rig, sim_config
 from kindpulse.sim.sources import SyntheticSource
 from kindpulse.sim.synth import rr_series
@@ -22,7 +22,8 @@ def _feed(tmp_path, *, guided: bool, minutes: float = 12.0):
     cfg = Config()
     store = Store(tmp_path / "k.sqlite", VirtualClock())
     events: list[str] = []
-    mon = StressMonitor(cfg.rolling, cfg.baseline, cfg.trigger, store=store, emit=lambda t, **d: events.append(t))
+    mon = StressMonitor(cfg.rolling, cfg.baseline, cfg.trigger, store=store,
+                        emit=lambda t, **d: events.append(t))
     rr = rr_series(int(minutes * 70), hr_bpm=66, rmssd_ms=40, seed=5)
     nn_t = np.cumsum(rr) / 1000.0
     sent = 0

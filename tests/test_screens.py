@@ -156,14 +156,16 @@ def test_choose_view_priorities() -> None:
     assert S.choose_view(_state(sensor_up=False)) == S.SensorErrorView()
     assert S.choose_view(_state(finger=False)) == S.PlaceFingerView()
     assert S.choose_view(_state(baseline=BaselineState(False, 0.25, 2))) == S.CalibratingView(0.25, 70.0)
-    assert S.choose_view(_state(trigger=TriggerStatus("too_active", 80.0, -2, 2, 40, 0, None))) == S.TooActiveView(70.0)
+    active = TriggerStatus("too_active", 80.0, -2, 2, 40, 0, None)
+    assert S.choose_view(_state(trigger=active)) == S.TooActiveView(70.0)
     assert S.choose_view(_state(usable=False)) == S.PoorSignalView()
     assert S.choose_view(_state(snoozed=True, snoozed_until_hhmm="15:00")) == S.SnoozedView("15:00")
     assert S.choose_view(_state(session="prompt")) == S.PromptView()
     assert S.choose_view(_state(session="prompt", prompt_reason="checkin")).question == "a check-in?"
     brk = S.choose_view(_state(session="break", since_s=45.0))
     assert brk == S.break_view_at(55.0, 70.0)
-    res = BreakResult(0.0, 180.0, True, False, hr_before=80.0, hr_after=72.0, rmssd_before=25.0, rmssd_after=38.0)
+    res = BreakResult(0.0, 180.0, True, False, hr_before=80.0, hr_after=72.0, rmssd_before=25.0,
+                      rmssd_after=38.0)
     assert S.choose_view(_state(session="result", result=res)) == S.ResultView(80.0, 72.0, 25.0, 38.0)
     # The session outranks a lifted finger: a break continues on screen.
     assert isinstance(S.choose_view(_state(session="break", finger=False, since_s=0.0)), S.BreakView)

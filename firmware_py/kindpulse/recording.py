@@ -285,7 +285,8 @@ def read_numbers(path: Path, what: str) -> np.ndarray:
         except ValueError:
             if i == 0:
                 continue  # header
-            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: {what} files hold one number per line") from None
+            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: "
+                             f"{what} files hold one number per line") from None
     if len(values) < 2:
         raise InputError(f"{path} holds no {what} values: expected one number per line")
     return np.asarray(values, dtype=np.float64)

@@ -66,6 +66,7 @@ class Session:
         emit: Emit,
         play: Play,
         measure: Measure,
+        desk: bool = False,
     ) -> None:
         self.prompt_config = prompt_config
         self.script = BreakScript(break_config)
@@ -79,6 +80,9 @@ class Session:
         self._prompted = False
         self._before: tuple[float | None, float | None] = (None, None)
         self._next_cue = 0
+        # desk mode: a check-in every `checkin_interval_min` while idle (0 = never)
+        self._checkin_every_s = prompt_config.checkin_interval_min * 60 if desk else 0.0
+        self._last_checkin_s = 0.0
 
     # -- inputs ---------------------------------------------------------------
     def invite(self, now_s: float, reason: str = STRESS, detail: dict | None = None) -> bool:
@@ -91,6 +95,14 @@ class Session:
         self._play(motor.PROMPT)
         self._emit("vibrate", pattern="prompt")
         return True
+
+    def checkin(self, now_s: float) -> None:
+        """Desk mode: invite a check-in when one is due and the wearer is idle."""
+        if self._checkin_every_s <= 0 or self.state != IDLE:
+            return
+        if now_s - self._last_checkin_s >= self._checkin_every_s:
+            self._last_checkin_s = now_s
+            self.invite(now_s, CHECKIN)
 
     def short_press(self, now_s: float) -> None:
         if self.state in (IDLE, PROMPT, RESULT):

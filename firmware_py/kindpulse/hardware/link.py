@@ -102,7 +102,8 @@ class SensorLink:
 
     def _connect(self, now_s: float) -> None:
         try:
-            sensor = MAX30102(self._bus, self._address, clock=self._clock, red_ir_swapped=self._red_ir_swapped)
+            sensor = MAX30102(self._bus, self._address, clock=self._clock,
+                              red_ir_swapped=self._red_ir_swapped)
             sensor.probe()  # PART_ID: a clear "not found" / "not a MAX30102" before anything else
             sensor.reset()
             sensor.configure(self._settings)

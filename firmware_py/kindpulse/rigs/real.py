@@ -9,12 +9,13 @@ from pathlib import Path
 
 from kindpulse.clock import RealClock
 from kindpulse.config import Config
-from kindpulse.device import Device, DeviceObserver
+from kindpulse.device import Device
 from kindpulse.errors import KindpulseError
 from kindpulse.hardware.display import make_display
 from kindpulse.hardware.max30102 import SMBusLike
 from kindpulse.hardware.pins import RPiGpioPins
 from kindpulse.hardware.wait import IntPinWaiter
+from kindpulse.observers import DeviceObserver
 from kindpulse.store.db import Store
 
 

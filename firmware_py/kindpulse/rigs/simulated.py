@@ -17,10 +17,11 @@ import numpy as np
 
 from kindpulse.clock import VirtualClock
 from kindpulse.config import Config, config_from_dict
-from kindpulse.device import Device, DeviceObserver
+from kindpulse.device import Device
 from kindpulse.errors import InputError
 from kindpulse.hardware.display import Display, make_display
 from kindpulse.hardware.wait import IntPinWaiter
+from kindpulse.observers import DeviceObserver
 from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
 from kindpulse.sim.sources import PPGSource
 from kindpulse.store.db import Store
@@ -36,7 +37,8 @@ def sim_config(base: Config, overrides: dict, data_dir: Path) -> Config:
         config,
         device=dataclasses.replace(config.device, data_dir=str(data_dir), timezone_offset_min=0),
         # luma's dummy keeps the frames; a config that asks for the emulator's window keeps it
-        display=dataclasses.replace(config.display, kind="emulator" if config.display.kind == "emulator" else "dummy"),
+        display=dataclasses.replace(config.display,
+                                    kind="emulator" if config.display.kind == "emulator" else "dummy"),
     )
 
 

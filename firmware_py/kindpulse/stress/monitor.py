@@ -92,8 +92,9 @@ class StressMonitor:
         self._log_windows(now_s, snap)
         was_ready = self.baseline.ready
         events = self.trigger.step(now_s, local_time, snap, quality)
-        learned = self.baseline.add(now_s, snap.short.metrics, coverage=snap.short.coverage, usable=quality.usable,
-                                    motion=quality.motion, stressed=self.trigger.stressed, in_break=guided)
+        learned = self.baseline.add(now_s, snap.short.metrics, coverage=snap.short.coverage,
+                                    usable=quality.usable, motion=quality.motion,
+                                    stressed=self.trigger.stressed, in_break=guided)
         if learned:
             self._unsaved_windows += 1
         if not was_ready and self.baseline.ready:
@@ -104,7 +105,8 @@ class StressMonitor:
             self._emit("calibrating")
             self._calibrating_announced = True
         return MonitorUpdate(
-            invitations=tuple({k: _r(v) for k, v in ev.detail.items()} for ev in events if ev.kind == "prompt"),
+            invitations=tuple({k: _r(v) for k, v in ev.detail.items()} for ev in events
+                              if ev.kind == "prompt"),
             state_changes=tuple(StateChange(ev.state, ev.detail.get("from", "")) for ev in events
                                 if ev.kind == "state"),
         )
