@@ -8,6 +8,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from kindpulse.commands import help_for
 from kindpulse.errors import InputError
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -32,7 +33,7 @@ def iso_week(text: str) -> tuple[int, int]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="a day or a week at a glance (HTML)")
+    p = sub.add_parser("report", help=help_for("report"))
     p.add_argument(
         "--data-dir",
         type=Path,

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kindpulse.observers import DeviceObserver
+
 Profile = Callable[[float], float]
 
 # Shao, Man & Lee 2024 SMDs x Nunan et al. 2010 population SDs
@@ -183,27 +185,23 @@ class Wearer:
         return np.sin(np.interp(t, kt[lo:hi], kp[lo:hi]))
 
 
-class WearerAtTheDevice:
+class WearerAtTheDevice(DeviceObserver):
     """The wearer's side of the loop, as an observer of the device: sees the session's events
-    (prompt, break_start, break_end) and presses the button through `press(t_s)`.
+    (prompt, break_start, break_end) and presses the button through `press(t_s)`, which the
+    simulated rig connects to its emulated button.
 
     `pace_rate_hz` is the break's pacer rate (1 / (inhale + exhale) of the device's config).
     """
 
-    def __init__(self, wearer: Wearer, press: Callable[[float], None], pace_rate_hz: float) -> None:
-        self.wearer, self.press, self.pace_rate_hz = wearer, press, pace_rate_hz
+    def __init__(self, wearer: Wearer, pace_rate_hz: float,
+                 press: Callable[[float], None] | None = None) -> None:
+        self.wearer, self.pace_rate_hz, self.press = wearer, pace_rate_hz, press
 
     def on_event(self, event: dict) -> None:
         kind, t = event.get("type"), float(event.get("t", 0.0))
-        if kind == "prompt" and self.wearer.config.accept_after_s is not None:
+        if kind == "prompt" and self.wearer.config.accept_after_s is not None and self.press is not None:
             self.press(t + self.wearer.config.accept_after_s)
         elif kind == "break_start":
             self.wearer.on_break_start(t, self.pace_rate_hz)
         elif kind == "break_end":
             self.wearer.on_break_end(t)
-
-    def on_turn(self, state: object) -> None:
-        """Nothing to do between events."""
-
-    def on_stop(self) -> None:
-        """Nothing to release."""
