@@ -52,8 +52,12 @@ RAW_CHUNK_MAX_S = 10.0
 # A batch that does not start where the chunk ends (give or take the drain's timing jitter)
 # starts a new chunk: a chunk's sample times are t0_s + i / fs.
 RAW_GAP_S = 0.5
-# Raw PPG pauses below this much free space, and resumes above twice as much.
+# Raw PPG pauses below this much free space, and resumes above twice as much (plus the reserve).
 MIN_FREE_BYTES = 64 * 2**20
+# Space held back in DATA_DIR/kindpulse.sqlite.reserve and given up when the disk is full: room
+# for the WAL to be checkpointed and old raw chunks deleted, so that derived rows fit into the
+# freed pages. The WAL is checkpointed at a quarter of it, so that it can always be.
+RESERVE_BYTES = 4 * 2**20
 # On a full disk, this many of the oldest raw chunks are deleted per attempt (10 s each: 1 h).
 FREE_RAW_CHUNKS = 360
 # Derived rows kept in memory while the disk is full (about two days of NN intervals); beyond
@@ -135,6 +139,7 @@ class Store:
         clock_synced: Callable[[], bool] | None = None,
         free_bytes: Callable[[], int] | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
+        reserve_bytes: int = RESERVE_BYTES,
         on_event: Callable[[dict], None] | None = None,
         command: str | None = None,
     ) -> None:
@@ -165,6 +170,12 @@ class Store:
         self._free_bytes = free_bytes or free_bytes_of(self.path.parent)
         self._min_free = min_free_bytes
         self._last_storage_check = -STORAGE_CHECK_EVERY_S
+        self._reserve = self.path.with_name(self.path.name + ".reserve")
+        self._reserve_bytes = reserve_bytes
+        wal_pages = max(16, reserve_bytes // 4 // 4096)
+        self._db.execute(f"PRAGMA wal_autocheckpoint={wal_pages}")
+        self._db.execute(f"PRAGMA journal_size_limit={wal_pages * 4096}")
+        self._make_reserve()
         self._on_event = on_event
         self._pending: dict[str, list[tuple]] = {t: [] for t in _INSERT}
         self._n_pending = 0
@@ -331,6 +342,21 @@ class Store:
             self._on_event({"t": t, "type": type_, **data})
         self._add("events", (self._next(), self.run, float(t), self._clock.wall(), type_, dumps(data)))
 
+    def _make_reserve(self) -> None:
+        if self._reserve_bytes <= 0 or self._reserve.exists():
+            return
+        try:
+            fd = os.open(self._reserve, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            return
+        try:
+            os.posix_fallocate(fd, 0, self._reserve_bytes)
+        except OSError:  # no room for it (or no fallocate): go without
+            os.close(fd)
+            self._reserve.unlink(missing_ok=True)
+            return
+        os.close(fd)
+
     def _free(self) -> int | None:
         try:
             return int(self._free_bytes())
@@ -345,9 +371,10 @@ class Store:
         if not self.raw_paused and free < self._min_free:
             self._pause_raw("storage_low", free)
             return True
-        if self.raw_paused and self.storage != "full" and free >= 2 * self._min_free:
+        if self.raw_paused and self.storage != "full" and free >= 2 * (self._min_free + self._reserve_bytes):
             self.raw_paused = False
             self.storage = "ok"
+            self._make_reserve()
             log.warning("free space is back (%d MB): raw PPG is logged again", free // 2**20)
             self._own_event(round(self.now(), 3), "storage_ok", free_mb=free // 2**20,
                             raw_dropped_samples=self.raw_dropped_samples)
@@ -373,11 +400,17 @@ class Store:
         return n
 
     def _free_raw_pages(self) -> int:
-        """Delete the oldest raw chunks so that derived rows find free pages in the file."""
+        """Delete the oldest raw chunks so that derived rows find free pages in the file.
+
+        On a full disk the WAL cannot grow: checkpoint it into the database and truncate it first
+        (that gives its space back), delete, and checkpoint again."""
         try:
-            return self._db.execute(
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            n = self._db.execute(
                 "DELETE FROM ppg WHERE rowid IN (SELECT rowid FROM ppg ORDER BY rowid LIMIT ?)", (FREE_RAW_CHUNKS,)
             ).rowcount
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return n
         except sqlite3.OperationalError:
             return 0
 
@@ -420,9 +453,11 @@ class Store:
         self._state_updates = {}
 
     def _on_full(self, exc: BaseException) -> bool:
-        first = self.storage != "full"
-        if not self.raw_paused or first:
+        if self.storage != "full":
             self._pause_raw("storage_full", self._free())  # adds its own event to the pending rows
+            log.error("disk full (%s) in %s: raw PPG paused, %d rows wait in memory", exc, self.path.parent,
+                      self._n_pending)
+        self._reserve.unlink(missing_ok=True)  # room to checkpoint and delete (made again when space is back)
         freed = 0
         while True:  # delete the oldest raw chunks until the derived rows fit, or no raw is left
             n = self._free_raw_pages()
@@ -431,14 +466,11 @@ class Store:
                 self._write_pending()
             except sqlite3.OperationalError as again:
                 if not is_storage_error(again) or n == 0:
-                    break
+                    return False
                 continue
-            log.warning("disk full: %d old raw PPG chunks deleted, derived data written", freed)
+            if freed:
+                log.warning("disk full: %d old raw PPG chunks deleted, derived data written", freed)
             return True
-        if first:
-            log.error("disk full (%s): %d rows wait in memory; free space in %s", exc, self._n_pending,
-                      self.path.parent)
-        return False
 
     def _drop_oldest_pending(self) -> None:
         for table in ("ppg", "nn", "hrv", "events"):
