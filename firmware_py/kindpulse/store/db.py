@@ -263,7 +263,8 @@ class Store:
         if (chunk is None or lost_before or fs != chunk.fs or chunk.n / chunk.fs >= RAW_CHUNK_MAX_S
                 or abs(t0_s - (chunk.t0_s + chunk.n / chunk.fs)) > RAW_GAP_S):
             self._flush_chunk()
-            chunk = self._chunk = _RawChunk(float(t0_s), self._clock.wall(), float(fs), int(lost_before))
+            wall0 = self._clock.wall() - max(0.0, self.now() - float(t0_s))  # the wall time of its first sample
+            chunk = self._chunk = _RawChunk(float(t0_s), wall0, float(fs), int(lost_before))
         chunk.add(ir, red)
 
     def _flush_chunk(self) -> None:
