@@ -25,7 +25,7 @@ def _write_log(data_dir, runs=2, seconds=200):
     clock = JumpyClock()
     for _ in range(runs):
         store = Store(data_dir / "kindpulse.sqlite", clock, device_id="kp-test01",
-                      clock_synced=lambda: clock.monotonic() >= 100, info={"mode": "desk"})
+                      clock_synced=lambda c=clock: c.monotonic() >= 100, info={"mode": "desk"})
         store.event(0.0, "start", {"mode": "desk"})
         for s in range(seconds):
             clock.advance(1.0)

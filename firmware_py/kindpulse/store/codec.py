@@ -12,15 +12,21 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported where counts are coded, not at import: `export` without --raw (what sync
+# runs on the device at every pull) starts faster without it.
 
 CODEC = "d4z"
 ZLIB_LEVEL = 6
 
 
 def encode_counts(counts: np.ndarray) -> bytes:
+    import numpy as np
+
     x = np.asarray(counts, dtype=np.int64)
     if x.size and (x.min() < -(2**31) or x.max() >= 2**31):
         raise ValueError("sensor counts must fit in int32")
@@ -31,6 +37,8 @@ def encode_counts(counts: np.ndarray) -> bytes:
 
 def decode_counts(blob: bytes, codec: str, n: int | None = None) -> np.ndarray:
     """int64 counts from a stored chunk (raises ValueError on an unknown codec or a bad chunk)."""
+    import numpy as np
+
     if codec == "i4":
         return np.frombuffer(blob, dtype="<i4").astype(np.int64)
     if codec != CODEC:
@@ -45,14 +53,12 @@ def decode_counts(blob: bytes, codec: str, n: int | None = None) -> np.ndarray:
 def clean_json(value: Any) -> Any:
     """The value with non-finite floats as None and numpy scalars as Python numbers, so that the
     log holds strict JSON (NaN is not JSON; a reader in another language would choke on it)."""
-    if isinstance(value, np.ndarray):
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
         value = value.tolist()
     if isinstance(value, dict):
         return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [clean_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -65,7 +65,6 @@ FREE_RAW_CHUNKS = 360
 MAX_PENDING_ROWS = 200_000
 COMMIT_AT_ONCE = frozenset({"start", "stop", "baseline_ready", "break_end", "dismissed", "snoozed",
                             "sensor_error", "clock_synced", "storage_low", "storage_full", "storage_ok"})
-LOG_NAME = "kindpulse.sqlite"
 
 _INSERT = {
     "events": "INSERT INTO events(id, session, t_s, wall, type, data) VALUES (?, ?, ?, ?, ?, ?)",
@@ -500,3 +499,33 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def log_made_by_sim(path: Path) -> bool | None:
+    """Whether the log at `path` holds only simulated runs (None: no log there). Read-only."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            infos = [json.loads(i) for (i,) in db.execute("SELECT info FROM sessions")]
+            device = db.execute("SELECT sim FROM device").fetchone() if schema_version(db) >= 2 else None
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError):
+        return False  # not a log sim made: never touch it
+    if device is not None and device[0]:
+        return True
+    return all(isinstance(i, dict) and i.get("sim") is True for i in infos)
+
+
+def delete_log(path: Path, command: str | None = None) -> None:
+    """Delete the log at `path` and its companions, under its writer lock (refused, naming the
+    holder, when another process writes to it)."""
+    lock = WriterLock(Path(path), command)
+    try:
+        for suffix in ("", "-wal", "-shm", ".reserve"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    finally:
+        lock.release()

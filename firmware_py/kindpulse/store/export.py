@@ -23,8 +23,7 @@ from typing import Any
 
 from kindpulse.errors import InputError, KindpulseError
 from kindpulse.store.codec import decode_counts
-from kindpulse.store.db import LOG_NAME
-from kindpulse.store.schema import SCHEMA_VERSION, next_seq_floor, schema_version
+from kindpulse.store.schema import LOG_NAME, SCHEMA_VERSION, next_seq_floor, schema_version
 
 WALL_TOLERANCE_S = 1.0
 KINDS = ("device", "run", "event", "state", "nn", "hrv", "baseline", "saved", "ppg")

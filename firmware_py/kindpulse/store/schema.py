@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Callable
 
 SCHEMA_VERSION = 2
+LOG_NAME = "kindpulse.sqlite"
 
 # Append-only tables whose rowid is the record's seq, in the order v1 rows are renumbered.
 SEQ_TABLES = ("events", "nn", "hrv", "ppg", "snapshots")

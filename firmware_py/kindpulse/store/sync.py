@@ -26,9 +26,9 @@ from pathlib import Path
 
 from kindpulse.errors import KindpulseError
 from kindpulse.store.codec import dumps, encode_counts
-from kindpulse.store.db import LOG_NAME, open_log
+from kindpulse.store.db import open_log
 from kindpulse.store.export import batch_digest
-from kindpulse.store.schema import migrate
+from kindpulse.store.schema import LOG_NAME, migrate
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURSOR_KEY = "sync_cursor"
@@ -94,6 +94,9 @@ class LocalStore:
         try:
             self.dir.mkdir(mode=0o700, exist_ok=True)
             self.db = open_log(self.path, create=True)
+            # A batch and its cursor commit together: a power cut may roll back the last batches,
+            # never split them, so NORMAL is enough here (the device's log uses FULL).
+            self.db.execute("PRAGMA synchronous=NORMAL")
             os.chmod(self.path, 0o600)
             migrate(self.db, wall=wall, device_id=lambda: device_id)
         except (OSError, sqlite3.Error) as exc:
@@ -171,8 +174,7 @@ class StreamError(SyncError):
     """The stream from the device is not what export sends (cut short, or corrupted)."""
 
 
-def ingest_stream(lines: Iterable[bytes], dest: Path, source: str, wall: Callable[[], float],
-                  sent: dict[str, str]) -> SyncResult:
+def ingest_stream(lines: Iterable[bytes], dest: Path, source: str, wall: Callable[[], float]) -> SyncResult:
     """Read one framed export stream into DEST; commits batch by batch. Raises StreamError when
     the stream ends early or a batch does not verify (what was committed stays)."""
     it = iter(lines)
@@ -272,7 +274,7 @@ def sync(host: str, dest: Path, *, remote_command: str = "kindpulse", remote_dat
     reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
     reader.start()
     try:
-        result = ingest_stream(proc.stdout, dest, host, wall, cursors)
+        result = ingest_stream(proc.stdout, dest, host, wall)
     except StreamError as exc:
         proc.kill()
         rc = proc.wait()
