@@ -27,6 +27,7 @@ from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
 from kindpulse.sim.sources import PPGSource, RecordedSource, SyntheticSource
 from kindpulse.store.db import delete_log, log_made_by_sim
+from kindpulse.store.lock import LogLocked, holder
 from kindpulse.store.schema import LOG_NAME
 
 # The run's own outputs (replaced by each run); the log, kindpulse.sqlite, continues across runs
@@ -162,7 +163,10 @@ def simulate(
 
 
 def prepare_log(path: Path, fresh: bool) -> None:
-    """Refuse a real device's log; with `fresh`, delete a simulated one (unless in use)."""
+    """Refuse a log in use and a real device's log; with `fresh`, delete a simulated one."""
+    who = holder(path)
+    if who is not None:
+        raise LogLocked(f"{path.parent} is in use by {who}: stop that process first, or choose another --out")
     made_by_sim = log_made_by_sim(path)
     if made_by_sim is False:
         raise InputError(f"{path.parent} holds a real device's log: kindpulse sim never writes into it; "

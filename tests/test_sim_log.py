@@ -1,0 +1,79 @@
+"""`kindpulse sim --out DIR` and the log in DIR: continued as a restarted daemon's, started over
+with --fresh, never deleted while another process writes it, never mixed into a real device's."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kindpulse.cli import main
+from kindpulse.clock import VirtualClock
+from kindpulse.store.db import Store
+from kindpulse.store.export import iter_records
+
+HERE = Path(__file__).parent
+SIM = ["sim", "--rr", "{rr}", "--duration", "20s", "--out", "{out}"]
+
+
+@pytest.fixture
+def rr_file(tmp_path):
+    path = tmp_path / "rr.txt"
+    path.write_text("\n".join(str(800 + (i % 7) * 10) for i in range(40)) + "\n")
+    return path
+
+
+def _sim(rr, out, *extra):
+    return main([a.format(rr=rr, out=out) for a in SIM] + list(extra))
+
+
+def _runs(out):
+    return [r for r in iter_records(out) if r["kind"] == "run"]
+
+
+def test_a_second_run_continues_the_log_and_fresh_starts_over(tmp_path, rr_file, capsys):
+    out = tmp_path / "sim"
+    assert _sim(rr_file, out) == 0
+    first = list(iter_records(out))
+    device = first[0]["device"]
+    assert _sim(rr_file, out) == 0
+    again = list(iter_records(out))
+    assert again[: len(first)] == first  # nothing of the first run changed
+    assert [r["run"] for r in _runs(out)] == [1, 2] and {r["device"] for r in again} == {device}
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert events[0]["type"] == "start" and events[0]["t"] == 0.0  # the new run's events only
+    assert _sim(rr_file, out, "--fresh") == 0
+    assert [r["run"] for r in _runs(out)] == [1] and next(iter_records(out))["device"] != device
+    capsys.readouterr()
+
+
+def test_sim_refuses_a_log_another_process_writes(tmp_path, rr_file, capsys):
+    out = tmp_path / "sim"
+    assert _sim(rr_file, out) == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "firmware_py"), str(HERE)])}
+    writer = subprocess.Popen([sys.executable, str(HERE / "store_writer.py"), str(out / "kindpulse.sqlite")],
+                              stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        writer.stdout.readline()
+        capsys.readouterr()
+        for extra in ([], ["--fresh"]):
+            assert _sim(rr_file, out, *extra) == 2
+            err = capsys.readouterr().err
+            assert f"in use by pid {writer.pid}" in err and err.count("\n") == 1
+    finally:
+        writer.kill()
+        writer.wait()
+    assert (out / "kindpulse.sqlite").exists() and len(_runs(out)) == 2  # nothing deleted
+
+
+def test_sim_never_writes_into_a_real_devices_log(tmp_path, rr_file, capsys):
+    out = tmp_path / "device"
+    with Store(out / "kindpulse.sqlite", VirtualClock(), info={"mode": "desk"}) as store:
+        store.event(0.0, "start")
+    before = list(iter_records(out))
+    for extra in ([], ["--fresh"]):
+        assert _sim(rr_file, out, *extra) == 2
+        assert "holds a real device's log" in capsys.readouterr().err
+    assert list(iter_records(out)) == before
