@@ -63,6 +63,9 @@ FREE_RAW_CHUNKS = 360
 # Derived rows kept in memory while the disk is full (about two days of NN intervals); beyond
 # that the oldest are dropped, counted, and said so (memory must stay bounded).
 MAX_PENDING_ROWS = 200_000
+# A saved state (the baseline: ~80 KB of JSON, saved every 10 calm minutes) goes into the log's
+# history at most this often, and once more at close if it changed; `state` always has the newest.
+SNAPSHOT_EVERY_S = 3600.0
 COMMIT_AT_ONCE = frozenset({"start", "stop", "baseline_ready", "break_end", "dismissed", "snoozed",
                             "sensor_error", "clock_synced", "storage_low", "storage_full", "storage_ok"})
 
@@ -180,6 +183,7 @@ class Store:
         self._n_pending = 0
         self._chunk: _RawChunk | None = None
         self._state_updates: dict[str, tuple[str, float]] = {}
+        self._snapshots: dict[str, tuple[float, str]] = {}  # key -> (t_s, text) of its last snapshot
         self.raw_paused = False
         self.raw_dropped_samples = 0
         self.rows_dropped = 0
@@ -275,11 +279,17 @@ class Store:
                           encode_counts(ir), encode_counts(red), CODEC, chunk.n))
 
     def set_state(self, key: str, value: Any) -> None:
-        """Keep `value` across restarts (and a snapshot of it in the log); commits at once."""
+        """Keep `value` across restarts (and, hourly, a snapshot of it in the log); commits at once."""
         text = dumps(value)
-        self._add("snapshots", (self._next(), self.run, self.now(), self._clock.wall(), key, text))
+        last = self._snapshots.get(key)
+        if last is None or self.now() - last[0] >= SNAPSHOT_EVERY_S:
+            self._snapshot(key, text)
         self._state_updates[key] = (text, self._clock.wall())
         self.commit()
+
+    def _snapshot(self, key: str, text: str) -> None:
+        self._add("snapshots", (self._next(), self.run, self.now(), self._clock.wall(), key, text))
+        self._snapshots[key] = (self.now(), text)
 
     # -- reading ------------------------------------------------------------
     def get_state(self, key: str, default: Any = None) -> Any:
@@ -483,6 +493,13 @@ class Store:
     def close(self) -> None:
         if self._db is None:
             return
+        for key, (_, text) in list(self._snapshots.items()):
+            newest = self._state_updates.get(key)
+            if newest is None:
+                row = self._db.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+                newest = (row[0], 0.0) if row else None
+            if newest is not None and newest[0] != text:
+                self._snapshot(key, newest[0])
         try:
             if not self.commit():
                 log.error("disk full at shutdown: %d rows could not be written", self._n_pending)
