@@ -5,9 +5,7 @@ the same export on both sides; plus the one-line errors and a stream cut at rand
 import contextlib
 import io
 import os
-import shlex
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sshd import free_port, start_sshd
 from tools import require_tool
 
 from kindpulse.cli import main
@@ -29,49 +28,14 @@ from kindpulse.store.sync import StreamError, ingest_stream
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    sshd_bin = require_tool("/usr/sbin/sshd", "the sync tests run a real OpenSSH server")
-    keygen = require_tool("ssh-keygen", "throwaway host and user keys")
+    server = start_sshd(require_tool("/usr/sbin/sshd", "the sync tests run a real OpenSSH server"),
+                        require_tool("ssh-keygen", "throwaway host and user keys"), tmp_path_factory.mktemp("sshd"))
     require_tool("ssh", "sync uses the system ssh client")
-    tmp = tmp_path_factory.mktemp("sshd")
-    for name in ("host_key", "user_key", "other_key"):
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / name)], check=True)
-    (tmp / "authorized_keys").write_text((tmp / "user_key.pub").read_text())
-    os.chmod(tmp / "authorized_keys", 0o600)
-    port = _free_port()
-    config = tmp / "sshd_config"
-    config.write_text("\n".join([
-        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {tmp / 'host_key'}", f"PidFile {tmp / 'sshd.pid'}",
-        f"AuthorizedKeysFile {tmp / 'authorized_keys'}", "StrictModes no", "UsePAM no",
-        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
-        "PermitRootLogin prohibit-password", "LogLevel ERROR", ""]))
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-    proc = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:  # wait for the listener (sshd has no readiness signal in -D mode)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sshd did not start: {proc.stderr.read().decode()}")
-            time.sleep(0.02)
-    options = [f"Port={port}", f"IdentityFile={tmp / 'user_key'}", "IdentitiesOnly=yes",
-               f"UserKnownHostsFile={tmp / 'known_hosts'}", "StrictHostKeyChecking=accept-new", "LogLevel=ERROR"]
-    env = f"env PYTHONPATH={shlex.quote(str(REPO / 'firmware_py'))}"
-    remote = f"{env} {shlex.quote(sys.executable)} -m kindpulse"
-    yield {"port": port, "options": options, "remote": remote, "tmp": tmp,
-           "host": f"{os.environ.get('USER') or 'root'}@127.0.0.1"}
-    proc.terminate()
-    proc.wait(5)
+    yield {"port": server.port, "options": server.options, "remote": server.remote, "tmp": server.tmp,
+           "host": server.host}
+    server.stop()
 
 
 def _device_log(data_dir: Path, device_id: str, seconds: int, *, raw: bool = True, seed: int = 0) -> None:
@@ -215,7 +179,7 @@ def test_failures_are_one_line_and_exit_2(sshd, tmp_path, capsys, case):
     expected = {"unreachable": "cannot reach", "refused_key": "refused the key", "no_kindpulse": "has no kindpulse",
                 "unwritable_dest": "cannot create"}[case]
     if case == "unreachable":
-        options[0] = f"Port={_free_port()}"
+        options[0] = f"Port={free_port()}"
     elif case == "refused_key":
         options[1] = f"IdentityFile={sshd['tmp'] / 'other_key'}"
     elif case == "no_kindpulse":
