@@ -94,7 +94,12 @@ def test_new_logs_are_created_at_the_current_schema(tmp_path):
         assert store.device_id == "kp-new" and store.sim_log
     names = {r[0] for r in sqlite3.connect(tmp_path / "kindpulse.sqlite").execute(
         "SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {"events_run", "nn_run", "hrv_run", "ppg_run"} <= names  # per-run queries use indexes
+    assert {"events_run", "hrv_run"} <= names  # per-run queries use indexes (nn, ppg: the rowid range)
+    db = sqlite3.connect(tmp_path / "kindpulse.sqlite")
+    plan = " ".join(str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM nn WHERE rowid > 5 AND rowid <= 9"))
+    assert "USING INTEGER PRIMARY KEY" in plan
+    plan = " ".join(str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE session=2"))
+    assert "events_run" in plan
 
 
 @pytest.mark.parametrize("bad", ["{not json", ""])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from kindpulse.store.schema import (
     migrate,
     new_device_id,
     next_seq_floor,
+    run_rows,
     schema_version,
 )
 
@@ -63,6 +65,7 @@ FREE_RAW_CHUNKS = 360
 # Derived rows kept in memory while the disk is full (about two days of NN intervals); beyond
 # that the oldest are dropped, counted, and said so (memory must stay bounded).
 MAX_PENDING_ROWS = 200_000
+HRV_DECIMALS = 3
 # A saved state (the baseline: ~80 KB of JSON, saved every 10 calm minutes) goes into the log's
 # history at most this often, and once more at close if it changed; `state` always has the newest.
 SNAPSHOT_EVERY_S = 3600.0
@@ -253,7 +256,11 @@ class Store:
             self._add("nn", (self._next(), self.run, float(t), float(i), int(q)))
 
     def hrv(self, t_s: float, window_s: float, metrics: dict[str, Any]) -> None:
-        self._add("hrv", (self._next(), self.run, float(t_s), self._clock.wall(), float(window_s), dumps(metrics)))
+        """One HRV window; metrics are kept to HRV_DECIMALS (ms to the microsecond), which halves
+        the largest derived table."""
+        kept = {k: round(v, HRV_DECIMALS) if isinstance(v, float) and math.isfinite(v) else v
+                for k, v in metrics.items()}
+        self._add("hrv", (self._next(), self.run, float(t_s), self._clock.wall(), float(window_s), dumps(kept)))
 
     def ppg(self, t0_s: float, fs: float, ir: np.ndarray, red: np.ndarray, lost_before: int = 0) -> None:
         """Raw counts of one drained batch; contiguous batches share a chunk of up to 10 s."""
@@ -314,7 +321,9 @@ class Store:
     def count(self, table: str) -> int:
         if table not in ("events", "nn", "hrv", "ppg", "snapshots"):
             raise ValueError(table)
-        n = int(self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE session=?", (self.run,)).fetchone()[0])
+        lo, hi = run_rows(self._db, self.run)
+        n = int(self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid > ? AND rowid <= ?",
+                                 (lo, hi)).fetchone()[0])
         return n + len(self._pending[table]) + (1 if table == "ppg" and self._chunk and self._chunk.n else 0)
 
     # -- lifecycle ------------------------------------------------------------

@@ -61,11 +61,11 @@ CREATE TABLE sync_log (
     batch INTEGER PRIMARY KEY, source TEXT NOT NULL, cursor INTEGER NOT NULL, count INTEGER NOT NULL,
     sha256 TEXT NOT NULL, wall REAL NOT NULL);
 CREATE INDEX events_run ON events(session, t_s);
-CREATE INDEX nn_run ON nn(session, t_s);
 CREATE INDEX hrv_run ON hrv(session, t_s);
-CREATE INDEX ppg_run ON ppg(session, t0_s);
 CREATE INDEX snapshots_key ON snapshots(key);
 """
+# No (session, t_s) index on nn and ppg, the big tables: a run's rows are one contiguous rowid
+# range (its seq up to the next run's), which the primary key already indexes (run_rows()).
 
 
 def new_device_id() -> str:
@@ -148,3 +148,13 @@ def _is_json(text: str) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def run_rows(db: sqlite3.Connection, run: int) -> tuple[int, int]:
+    """The seq range (lo, hi], as rowids, that holds the records of `run`: per-run queries on
+    nn and ppg use ``WHERE rowid > lo AND rowid <= hi`` (the primary key)."""
+    row = db.execute("SELECT seq FROM sessions WHERE id=?", (run,)).fetchone()
+    after = db.execute("SELECT MIN(seq) FROM sessions WHERE id > ?", (run,)).fetchone()
+    lo = int(row[0]) if row and row[0] is not None else 0
+    hi = int(after[0]) - 1 if after and after[0] is not None else 2**62
+    return lo, hi
