@@ -147,8 +147,11 @@ def _walls(snap: Snapshot, run: int, t_s: float, raw: float) -> dict[str, float]
 
 
 def _head(snap: Snapshot, kind: str, run: int, seq: int, t_s: float, wall_raw: float) -> dict[str, Any]:
-    return {"kind": kind, "id": f"{snap.device_id}/{run}/{seq}", "device": snap.device_id, "run": run,
-            "seq": seq, "t_s": t_s, **_walls(snap, run, t_s, wall_raw)}
+    rec = {"kind": kind, "id": f"{snap.device_id}/{run}/{seq}", "device": snap.device_id, "run": run,
+           "seq": seq, "t_s": t_s, "wall": wall_raw}
+    if run in snap.offsets:
+        rec.update(_walls(snap, run, t_s, wall_raw))
+    return rec
 
 
 def _runs(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
@@ -233,7 +236,7 @@ def records(snap: Snapshot, since_seq: int = -1, until_seq: int | None = None,
                _snapshots(snap, lo, hi)]
     if raw:
         sources.append(_ppg(snap, lo, hi))
-    for _, rec in heapq.merge(*sources, key=lambda item: item[0]):
+    for _, rec in heapq.merge(*sources):  # (seq, record) pairs: seqs are unique, records never compared
         yield rec
 
 
