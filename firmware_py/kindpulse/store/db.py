@@ -564,3 +564,21 @@ def delete_log(path: Path, command: str | None = None) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     finally:
         lock.release()
+
+
+def last_wall(path: Path) -> float | None:
+    """The newest wall time in the log at `path` (None: no log, or nothing in it). Read-only:
+    a simulated restart starts its clock after it, as a real restart's clock would."""
+    if not Path(path).exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            walls = [db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
+                     for table, col in (("events", "wall"), ("hrv", "wall"), ("sessions", "started_wall"))]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    known = [w for w in walls if w is not None]
+    return max(known) if known else None

@@ -115,8 +115,7 @@ class LocalStore:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for rec in recs:
-                _ingest(db, rec)
+            _ingest(db, recs)
             db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                        (CURSOR_KEY, cursor))
             db.execute("INSERT INTO sync_log(source, cursor, count, sha256, wall) VALUES (?, ?, ?, ?, ?)",
@@ -131,42 +130,54 @@ class LocalStore:
         self.db.close()
 
 
-def _raw_wall(rec: dict) -> float:
-    return rec.get("wall_raw", rec["wall"])
+_SQL = {
+    "device": "UPDATE device SET created_wall=?, sim=?",
+    "run": "INSERT OR IGNORE INTO sessions(id, started_wall, info, seq, boot_id, version) VALUES (?, ?, ?, ?, ?, ?)",
+    "events": "INSERT OR IGNORE INTO events(id, session, t_s, wall, type, data) VALUES (?, ?, ?, ?, ?, ?)",
+    "nn": "INSERT OR IGNORE INTO nn(rowid, session, t_s, ibi_ms, quality) VALUES (?, ?, ?, ?, ?)",
+    "hrv": "INSERT OR IGNORE INTO hrv(rowid, session, t_s, wall, window_s, metrics) VALUES (?, ?, ?, ?, ?, ?)",
+    "snapshots": "INSERT OR IGNORE INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
+    "ppg": "INSERT OR IGNORE INTO ppg(rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'd4z', ?)",
+}
 
 
-def _ingest(db: sqlite3.Connection, rec: dict) -> None:
-    """One exported record back into the row it came from (keyed by its seq)."""
+def _row(rec: dict) -> tuple[str, tuple] | None:
+    """An exported record back into the table and row it came from (keyed by its seq)."""
     kind, seq, run, t_s = rec["kind"], rec["seq"], rec["run"], rec["t_s"]
-    if kind == "device":
-        db.execute("UPDATE device SET created_wall=?, sim=?", (rec["created_wall"], int(bool(rec.get("sim")))))
-    elif kind == "run":
-        db.execute("INSERT OR IGNORE INTO sessions(id, started_wall, info, seq, boot_id, version) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
-                   (run, rec["started_wall"], dumps(rec["info"]), seq, rec["boot_id"], rec["version"]))
-    elif kind in ("event", "state"):
-        type_, data = (rec["type"], rec["data"]) if kind == "event" else \
-            ("state", {"state": rec["state"], "from": rec["from"]})
-        db.execute("INSERT OR IGNORE INTO events(id, session, t_s, wall, type, data) VALUES (?, ?, ?, ?, ?, ?)",
-                   (seq, run, t_s, _raw_wall(rec), type_, dumps(data)))
-    elif kind == "nn":
-        db.execute("INSERT OR IGNORE INTO nn(rowid, session, t_s, ibi_ms, quality) VALUES (?, ?, ?, ?, ?)",
-                   (seq, run, t_s, rec["ibi_ms"], rec["quality"]))
-    elif kind == "hrv":
-        db.execute("INSERT OR IGNORE INTO hrv(rowid, session, t_s, wall, window_s, metrics) VALUES (?, ?, ?, ?, ?, ?)",
-                   (seq, run, t_s, _raw_wall(rec), rec["window_s"], dumps(rec["metrics"])))
-    elif kind in ("baseline", "saved"):
+    wall = rec.get("wall_raw", rec["wall"])
+    if kind == "nn":
+        return "nn", (seq, run, t_s, rec["ibi_ms"], rec["quality"])
+    if kind == "hrv":
+        return "hrv", (seq, run, t_s, wall, rec["window_s"], dumps(rec["metrics"]))
+    if kind == "event":
+        return "events", (seq, run, t_s, wall, rec["type"], dumps(rec["data"]))
+    if kind == "state":
+        return "events", (seq, run, t_s, wall, "state", dumps({"state": rec["state"], "from": rec["from"]}))
+    if kind in ("baseline", "saved"):
         key, value = ("baseline", rec["baseline"]) if kind == "baseline" else (rec["key"], rec["value"])
-        db.execute("INSERT OR IGNORE INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
-                   (seq, run, t_s, _raw_wall(rec), key, dumps(value)))
-    elif kind == "ppg" and "ir" in rec:
+        return "snapshots", (seq, run, t_s, wall, key, dumps(value))
+    if kind == "run":
+        return "run", (run, rec["started_wall"], dumps(rec["info"]), seq, rec["boot_id"], rec["version"])
+    if kind == "device":
+        return "device", (rec["created_wall"], int(bool(rec.get("sim"))))
+    if kind == "ppg" and "ir" in rec:
         import numpy as np
 
         ir, red = np.asarray(rec["ir"], dtype=np.int64), np.asarray(rec["red"], dtype=np.int64)
-        db.execute("INSERT OR IGNORE INTO ppg(rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'd4z', ?)",
-                   (seq, run, rec["t0_s"], _raw_wall(rec), rec["fs"], rec["lost_before"], encode_counts(ir),
-                    encode_counts(red), len(ir)))
+        return "ppg", (seq, run, rec["t0_s"], wall, rec["fs"], rec["lost_before"], encode_counts(ir),
+                       encode_counts(red), len(ir))
+    return None  # a kind this version does not know, or an unreadable raw chunk: skipped
+
+
+def _ingest(db: sqlite3.Connection, recs: list[dict]) -> None:
+    rows: dict[str, list[tuple]] = {}
+    for rec in recs:
+        got = _row(rec)
+        if got is not None:
+            rows.setdefault(got[0], []).append(got[1])
+    for table, batch in rows.items():
+        db.executemany(_SQL[table], batch)
 
 
 # -- the stream ----------------------------------------------------------------------------------
