@@ -169,7 +169,7 @@ def _resume(device: Path, dest: Path, cut: int | None) -> bytes:
     return data if cut is None else data[:cut]
 
 
-@pytest.mark.parametrize("case", ["unreachable", "refused_key", "no_kindpulse", "unwritable_dest"])
+@pytest.mark.parametrize("case", ["unreachable", "refused_key", "no_kindpulse", "no_log", "unwritable_dest"])
 def test_failures_are_one_line_and_exit_2(sshd, tmp_path, capsys, case):
     device = tmp_path / "device"
     _device_log(device, "kp-err", 30, raw=False)
@@ -177,13 +177,15 @@ def test_failures_are_one_line_and_exit_2(sshd, tmp_path, capsys, case):
     options = list(sshd["options"])
     remote = sshd["remote"]
     expected = {"unreachable": "cannot reach", "refused_key": "refused the key", "no_kindpulse": "has no kindpulse",
-                "unwritable_dest": "cannot create"}[case]
+                "no_log": "no kindpulse log in", "unwritable_dest": "cannot create"}[case]
     if case == "unreachable":
         options[0] = f"Port={free_port()}"
     elif case == "refused_key":
         options[1] = f"IdentityFile={sshd['tmp'] / 'other_key'}"
     elif case == "no_kindpulse":
         remote = "/nonexistent/bin/kindpulse"
+    elif case == "no_log":
+        device = tmp_path / "empty"
     else:
         (tmp_path / "afile").write_text("x")
         dest = tmp_path / "afile" / "laptop"
