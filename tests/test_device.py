@@ -336,7 +336,7 @@ def test_an_oled_glitch_on_the_shared_bus_does_not_stop_the_device(tmp_path):
 
     rig = _rig(tmp_path)
     rig.bus.devices[0x3C] = oled = RecordingDevice()
-    rig.device.display = make_display("ssd1306", bus=rig.bus)
+    rig.device.screen.display = make_display("ssd1306", bus=rig.bus)
     rig.run_until(20)
     drawn = oled.data_bytes
     assert drawn > 0

@@ -42,6 +42,8 @@ def test_a_second_run_continues_the_log_and_fresh_starts_over(tmp_path, rr_file,
     again = list(iter_records(out))
     assert again[: len(first)] == first  # nothing of the first run changed
     assert [r["run"] for r in _runs(out)] == [1, 2] and {r["device"] for r in again} == {device}
+    assert _runs(out)[1]["wall"] > max(r["wall"] for r in first)  # the restart's clock moved on, a day later
+    assert (_runs(out)[1]["wall"] - _runs(out)[0]["wall"]) % 86400 == 0  # at the same --start time
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     assert events[0]["type"] == "start" and events[0]["t"] == 0.0  # the new run's events only
     assert _sim(rr_file, out, "--fresh") == 0

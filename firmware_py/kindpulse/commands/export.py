@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from kindpulse.commands import help_for
 from kindpulse.errors import InputError
 from kindpulse.store.export import (
     CSV_COLUMNS,
@@ -43,7 +44,7 @@ def _batch_size(text: str) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="the log as records with a stable identity (jsonl or csv)")
+    p = sub.add_parser("export", help=help_for("export"))
     p.add_argument("--data-dir", type=Path, help="the log's directory (default: device.data_dir of the config)")
     p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
     p.add_argument("--since", action="append", metavar="CURSOR",

@@ -9,11 +9,12 @@ import argparse
 import time
 from pathlib import Path
 
+from kindpulse.commands import help_for
 from kindpulse.commands.export import DEFAULT_BATCH, _batch_size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sync", help="pull a device's log over SSH into DEST/<device id>/")
+    p = sub.add_parser("sync", help=help_for("sync"))
     p.add_argument("host", metavar="[USER@]HOST", help="the device, as ssh knows it (~/.ssh/config works)")
     p.add_argument("--dest", type=Path, required=True, metavar="DIR", help="where the copies live (one per device)")
     p.add_argument("--remote-command", default="kindpulse", metavar="CMD",

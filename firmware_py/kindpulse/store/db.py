@@ -190,7 +190,7 @@ class Store:
         self._db.execute(f"PRAGMA wal_autocheckpoint={wal_pages}")
         self._db.execute(f"PRAGMA journal_size_limit={wal_pages * 4096}")
         self._make_reserve()
-        self._on_event = on_event
+        self.on_event = on_event  # told the store's own events (clock, storage); the device sets it
         self._pending: dict[str, list[tuple]] = {t: [] for t in _INSERT}
         self._n_pending = 0
         self._chunk: _RawChunk | None = None
@@ -366,8 +366,8 @@ class Store:
 
     def _own_event(self, t: float, type_: str, **data: Any) -> None:
         """The store's own events (clock, storage): logged, and told to the device; the caller commits."""
-        if self._on_event is not None:
-            self._on_event({"t": t, "type": type_, **data})
+        if self.on_event is not None:
+            self.on_event({"t": t, "type": type_, **data})
         self._add("events", (self._next(), self.run, float(t), self._clock.wall(), type_, dumps(data)))
 
     def _make_reserve(self) -> None:
