@@ -79,3 +79,32 @@ def test_sim_never_writes_into_a_real_devices_log(tmp_path, rr_file, capsys):
         assert _sim(rr_file, out, *extra) == 2
         assert "holds a real device's log" in capsys.readouterr().err
     assert list(iter_records(out)) == before
+
+
+def _rig(out):
+    from kindpulse.config import Config
+    from kindpulse.rigs.simulated import build_sim_rig, sim_config
+    from kindpulse.sim.sources import SyntheticSource
+
+    return build_sim_rig(SyntheticSource.resting(300.0, seed=4), sim_config(Config(), {}, out), out)
+
+
+def test_the_device_hears_a_low_disk_and_starts_despite_a_broken_saved_baseline(tmp_path, caplog):
+    import sqlite3
+
+    out = tmp_path / "sim"
+    rig = _rig(out)
+    rig.store._free_bytes = lambda: 10 * 2**20  # the card is nearly full
+    rig.run_until(70)
+    assert rig.store.storage == "low" and rig.store.raw_paused
+    low = [e for e in rig.events if e["type"] == "storage_low"]
+    assert len(low) == 1 and low[0]["free_mb"] == 10 and low[0]["raw"] == "paused"
+    rig.device.shutdown()
+    db = sqlite3.connect(out / "kindpulse.sqlite")
+    db.execute("UPDATE state SET value='{\"version\": 1, \"t_s\": [' WHERE key='baseline'")  # a torn row
+    db.commit()
+    db.close()
+    again = _rig(out)  # the next start recalibrates instead of crashing
+    assert not again.device.baseline.ready and "not valid JSON" in caplog.text
+    again.run_until(5)
+    again.device.shutdown()
