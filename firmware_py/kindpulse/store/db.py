@@ -41,6 +41,7 @@ from kindpulse.store.schema import (
     migrate,
     new_device_id,
     next_seq_floor,
+    open_log,
     run_rows,
     schema_version,
 )
@@ -108,16 +109,6 @@ def is_storage_error(exc: BaseException) -> bool:
     """SQLite's 'database or disk is full' and the I/O errors a full or failing card gives."""
     text = str(exc).lower()
     return isinstance(exc, sqlite3.OperationalError) and ("full" in text or "disk i/o" in text)
-
-
-def open_log(path: Path, *, create: bool, durable: bool = True) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    # WAL + FULL: a commit survives a power cut (an fsync per commit). NORMAL survives a kill -9
-    # but not a power cut: enough for simulated logs, which then run faster than real time.
-    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-    db.execute("PRAGMA busy_timeout=5000")
-    return db
 
 
 class _RawChunk:

@@ -58,9 +58,8 @@ def open_reader(data_dir: Path) -> sqlite3.Connection:
 def _upgrade(path: Path) -> None:
     """An old log (schema 1): migrate it in place, under the writer lock."""
     from kindpulse.clock import RealClock
-    from kindpulse.store.db import open_log
     from kindpulse.store.lock import WriterLock
-    from kindpulse.store.schema import migrate
+    from kindpulse.store.schema import migrate, open_log
 
     try:
         lock = WriterLock(path)

@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 SCHEMA_VERSION = 2
 LOG_NAME = "kindpulse.sqlite"
@@ -66,6 +67,16 @@ CREATE INDEX snapshots_key ON snapshots(key);
 """
 # No (session, t_s) index on nn and ppg, the big tables: a run's rows are one contiguous rowid
 # range (its seq up to the next run's), which the primary key already indexes (run_rows()).
+
+
+def open_log(path: Path, *, create: bool, durable: bool = True) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # WAL + FULL: a commit survives a power cut (an fsync per commit). NORMAL survives a kill -9
+    # but not a power cut: enough for simulated logs, which then run faster than real time.
+    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
 
 def new_device_id() -> str:

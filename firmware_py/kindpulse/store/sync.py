@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kindpulse.errors import KindpulseError
-from kindpulse.store.codec import dumps, encode_counts
-from kindpulse.store.db import open_log
+from kindpulse.store.codec import encode_counts
 from kindpulse.store.export import batch_digest
-from kindpulse.store.schema import LOG_NAME, migrate
+from kindpulse.store.schema import LOG_NAME, migrate, open_log
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURSOR_KEY = "sync_cursor"
@@ -140,6 +139,11 @@ _SQL = {
     "ppg": "INSERT OR IGNORE INTO ppg(rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'd4z', ?)",
 }
+
+
+def dumps(value: object) -> str:
+    """Exported values are strict JSON already: no cleaning on the way back in."""
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _row(rec: dict) -> tuple[str, tuple] | None:
