@@ -12,8 +12,8 @@
    then one new hour (incremental), with the SSH connection and the remote start-up measured
    on their own; and a day with raw PPG (--raw).
 
-    NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/store.py          # about 3 min
-    NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/store.py --days 1 # quicker
+    NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/store.py          # 5-15 min (a week twice)
+    NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/store.py --days 1 # quicker; --only-sync, --skip-sync
 """
 
 from __future__ import annotations
