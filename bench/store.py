@@ -43,8 +43,18 @@ from kindpulse.store.db import Store  # noqa: E402
 from kindpulse.stress.baseline import PARAMS, Baseline  # noqa: E402
 
 FS = 100.0
-EVENTS_PER_HOUR = ("state", "state", "prompt", "vibrate", "button", "break_start", "break_end", "signal_lost",
-                   "signal_ok", "samples_lost")
+EVENTS_PER_HOUR = (
+    "state",
+    "state",
+    "prompt",
+    "vibrate",
+    "button",
+    "break_start",
+    "break_end",
+    "signal_lost",
+    "signal_ok",
+    "samples_lost",
+)
 
 
 def _cpu_s() -> float:
@@ -72,8 +82,15 @@ class Wearer:
         base = Baseline()
         calm = {p: 1.0 for p in PARAMS}
         for i in range(base.config.history_windows):
-            base.add(60.0 * i, {p: v * (1 + 0.01 * (i % 17)) for p, v in calm.items()}, coverage=1.0,
-                     usable=True, motion=False, stressed=False, in_break=False)
+            base.add(
+                60.0 * i,
+                {p: v * (1 + 0.01 * (i % 17)) for p, v in calm.items()},
+                coverage=1.0,
+                usable=True,
+                motion=False,
+                stressed=False,
+                in_break=False,
+            )
         self.baseline = base.to_dict()
 
     def samples(self, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,12 +98,21 @@ class Wearer:
         return self.ir[idx], self.red[idx]
 
 
-def log_days(path: Path, wearer: Wearer, days: float, *, raw: bool, drain: int = 100, fsync: bool = False,
-             commit_times: list[float] | None = None) -> Store:
+def log_days(
+    path: Path,
+    wearer: Wearer,
+    days: float,
+    *,
+    raw: bool,
+    drain: int = 100,
+    fsync: bool = False,
+    commit_times: list[float] | None = None,
+) -> Store:
     """`days` of monitoring through the Store API, `drain` samples per call; returns the closed store."""
     clock = VirtualClock()
-    store = Store(path, clock, keep_raw_ppg_days=8.0 if raw else 0.0, info={"bench": True},
-                  free_bytes=lambda: 1 << 40)
+    store = Store(
+        path, clock, keep_raw_ppg_days=8.0 if raw else 0.0, info={"bench": True}, free_bytes=lambda: 1 << 40
+    )
     if not fsync:
         store._db.execute("PRAGMA synchronous=OFF")  # sizes only: fsync changes time, not bytes
     if commit_times is not None:
@@ -127,7 +153,9 @@ def log_days(path: Path, wearer: Wearer, days: float, *, raw: bool, drain: int =
             store.hrv(now, 300.0, dict(wearer.metrics300))
             next_long += 30.0
         if now >= next_event:
-            store.event(now, EVENTS_PER_HOUR[ev % len(EVENTS_PER_HOUR)], {"hr_before": 80.1, "hr_after": 71.3})
+            store.event(
+                now, EVENTS_PER_HOUR[ev % len(EVENTS_PER_HOUR)], {"hr_before": 80.1, "hr_after": 71.3}
+            )
             ev += 1
             next_event += 360.0
         if now >= next_base:
@@ -148,9 +176,11 @@ def bench_size(wearer: Wearer, days: float, tmp: Path) -> dict:
         path = tmp / ("raw" if raw else "derived") / "kindpulse.sqlite"
         t0 = time.perf_counter()
         log_days(path, wearer, days, raw=raw)
-        out["with_raw" if raw else "derived_only"] = {"mb": round(_size(path) / 1e6, 1),
-                                                      "mb_per_day": round(_size(path) / 1e6 / days, 2),
-                                                      "generated_in_s": round(time.perf_counter() - t0, 1)}
+        out["with_raw" if raw else "derived_only"] = {
+            "mb": round(_size(path) / 1e6, 1),
+            "mb_per_day": round(_size(path) / 1e6 / days, 2),
+            "generated_in_s": round(time.perf_counter() - t0, 1),
+        }
     raw_mb = out["with_raw"]["mb"] - out["derived_only"]["mb"]
     samples = days * 86400 * FS * 2
     out["raw_bytes_per_sample"] = round(raw_mb * 1e6 / samples, 2)
@@ -165,9 +195,14 @@ def bench_cost(wearer: Wearer, tmp: Path) -> dict:
     log_days(path, wearer, 1 / 24, raw=True, drain=16, fsync=True, commit_times=commits)
     cpu, wall = _cpu_s() - c0, time.perf_counter() - w0
     ms = sorted(1000 * c for c in commits)
-    return {"cpu_s_per_hour": round(cpu, 2), "cpu_percent_of_one_core": round(100 * cpu / 3600, 3),
-            "wall_s": round(wall, 2), "commits": len(ms), "commit_ms_median": round(statistics.median(ms), 2),
-            "commit_ms_p95": round(ms[int(0.95 * (len(ms) - 1))], 2)}
+    return {
+        "cpu_s_per_hour": round(cpu, 2),
+        "cpu_percent_of_one_core": round(100 * cpu / 3600, 3),
+        "wall_s": round(wall, 2),
+        "commits": len(ms),
+        "commit_ms_median": round(statistics.median(ms), 2),
+        "commit_ms_p95": round(ms[int(0.95 * (len(ms) - 1))], 2),
+    }
 
 
 def _timed(argv: list[str], env: dict) -> tuple[float, str]:
@@ -191,16 +226,29 @@ def bench_sync(wearer: Wearer, tmp: Path) -> dict:
     try:
         out: dict = {}
         out["ssh_connect_s"] = round(min(_timed([*ssh, server.host, "true"], env)[0] for _ in range(3)), 3)
-        out["ssh_plus_remote_start_s"] = round(min(
-            _timed([*ssh, server.host, f"{server.remote} --version"], env)[0] for _ in range(3)), 3)
-        out["laptop_start_s"] = round(min(
-            _timed([sys.executable, "-m", "kindpulse", "sync", "--help"], env)[0] for _ in range(3)), 3)
+        out["ssh_plus_remote_start_s"] = round(
+            min(_timed([*ssh, server.host, f"{server.remote} --version"], env)[0] for _ in range(3)), 3
+        )
+        out["laptop_start_s"] = round(
+            min(_timed([sys.executable, "-m", "kindpulse", "sync", "--help"], env)[0] for _ in range(3)), 3
+        )
         for raw in (False, True):
             device = tmp / f"device-{raw}"
             dest = tmp / f"laptop-{raw}"
             log_days(device / "kindpulse.sqlite", wearer, 1.0, raw=raw)
-            argv = [sys.executable, "-m", "kindpulse", "sync", server.host, "--dest", str(dest),
-                    "--remote-command", server.remote, "--remote-data-dir", str(device)]
+            argv = [
+                sys.executable,
+                "-m",
+                "kindpulse",
+                "sync",
+                server.host,
+                "--dest",
+                str(dest),
+                "--remote-command",
+                server.remote,
+                "--remote-data-dir",
+                str(device),
+            ]
             argv += sum((["--ssh-option", o] for o in server.options), []) + (["--raw"] if raw else [])
             first, line = _timed(argv, env)
             key = "day_with_raw" if raw else "day_derived"
@@ -209,8 +257,11 @@ def bench_sync(wearer: Wearer, tmp: Path) -> dict:
                 log_days(device / "kindpulse.sqlite", wearer, 1 / 24, raw=False)
                 inc, line = _timed(argv, env)
                 fixed = out["ssh_plus_remote_start_s"] + out["laptop_start_s"]
-                out["new_hour_derived"] = {"sync_s": round(inc, 3), "says": line,
-                                           "transfer_and_ingest_s": round(inc - fixed, 3)}
+                out["new_hour_derived"] = {
+                    "sync_s": round(inc, 3),
+                    "says": line,
+                    "transfer_and_ingest_s": round(inc - fixed, 3),
+                }
         return out
     finally:
         server.stop()

@@ -44,11 +44,25 @@ def start_sshd(sshd: str, keygen: str, tmp: Path, timeout_s: float = 10.0) -> Ss
     os.chmod(tmp / "authorized_keys", 0o600)
     port = free_port()
     config = tmp / "sshd_config"
-    config.write_text("\n".join([
-        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {tmp / 'host_key'}", f"PidFile {tmp / 'sshd.pid'}",
-        f"AuthorizedKeysFile {tmp / 'authorized_keys'}", "StrictModes no", "UsePAM no",
-        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
-        "PermitRootLogin prohibit-password", "LogLevel ERROR", ""]))
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {tmp / 'host_key'}",
+                f"PidFile {tmp / 'sshd.pid'}",
+                f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
     proc = subprocess.Popen([sshd, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
@@ -62,8 +76,16 @@ def start_sshd(sshd: str, keygen: str, tmp: Path, timeout_s: float = 10.0) -> Ss
                 proc.kill()
                 raise RuntimeError(f"sshd did not start: {proc.stderr.read().decode()}") from None
             time.sleep(0.02)
-    options = [f"Port={port}", f"IdentityFile={tmp / 'user_key'}", "IdentitiesOnly=yes",
-               f"UserKnownHostsFile={tmp / 'known_hosts'}", "StrictHostKeyChecking=accept-new", "LogLevel=ERROR"]
-    remote = f"env PYTHONPATH={shlex.quote(str(REPO / 'firmware_py'))} {shlex.quote(sys.executable)} -m kindpulse"
+    options = [
+        f"Port={port}",
+        f"IdentityFile={tmp / 'user_key'}",
+        "IdentitiesOnly=yes",
+        f"UserKnownHostsFile={tmp / 'known_hosts'}",
+        "StrictHostKeyChecking=accept-new",
+        "LogLevel=ERROR",
+    ]
+    remote = (
+        f"env PYTHONPATH={shlex.quote(str(REPO / 'firmware_py'))} {shlex.quote(sys.executable)} -m kindpulse"
+    )
     user = os.environ.get("USER") or "root"
     return SshServer(proc, port, tmp, options, remote, f"{user}@127.0.0.1")

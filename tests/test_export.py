@@ -24,8 +24,13 @@ class JumpyClock(VirtualClock):
 def _write_log(data_dir, runs=2, seconds=200):
     clock = JumpyClock()
     for _ in range(runs):
-        store = Store(data_dir / "kindpulse.sqlite", clock, device_id="kp-test01",
-                      clock_synced=lambda c=clock: c.monotonic() >= 100, info={"mode": "desk"})
+        store = Store(
+            data_dir / "kindpulse.sqlite",
+            clock,
+            device_id="kp-test01",
+            clock_synced=lambda c=clock: c.monotonic() >= 100,
+            info={"mode": "desk"},
+        )
         store.event(0.0, "start", {"mode": "desk"})
         for s in range(seconds):
             clock.advance(1.0)
@@ -111,8 +116,11 @@ def test_csv_has_the_common_columns_and_the_rest_as_json(tmp_path, capsys):
     for row, rec in zip(rows, recs, strict=True):
         assert row["id"] == rec["id"] and row["kind"] == rec["kind"] and float(row["t_s"]) == rec["t_s"]
         fields = json.loads(row["fields"])
-        assert {**fields, **{k: rec[k] for k in ("kind", "id", "device", "run", "seq", "t_s", "wall")},
-                **({"wall_raw": rec["wall_raw"]} if "wall_raw" in rec else {})} == rec
+        assert {
+            **fields,
+            **{k: rec[k] for k in ("kind", "id", "device", "run", "seq", "t_s", "wall")},
+            **({"wall_raw": rec["wall_raw"]} if "wall_raw" in rec else {}),
+        } == rec
 
 
 def test_export_reads_while_the_writer_writes_and_sees_only_what_is_committed(tmp_path):
@@ -128,12 +136,15 @@ def test_export_reads_while_the_writer_writes_and_sees_only_what_is_committed(tm
     store.close()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data-dir", "{tmp}/nowhere"], "no kindpulse log in"),
-    (["--data-dir", "{tmp}", "--since", "kp-other/5"], "is for device kp-other"),
-    (["--data-dir", "{tmp}", "--since", "yesterday"], "is not a cursor"),
-    (["--data-dir", "{tmp}", "--out", "{tmp}/no/such/dir/x.jsonl"], "cannot write"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data-dir", "{tmp}/nowhere"], "no kindpulse log in"),
+        (["--data-dir", "{tmp}", "--since", "kp-other/5"], "is for device kp-other"),
+        (["--data-dir", "{tmp}", "--since", "yesterday"], "is not a cursor"),
+        (["--data-dir", "{tmp}", "--out", "{tmp}/no/such/dir/x.jsonl"], "cannot write"),
+    ],
+)
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, capsys, args, message):
     Store(tmp_path / "kindpulse.sqlite", VirtualClock(), device_id="kp-test01").close()
     code = main(["export", *[a.format(tmp=tmp_path) for a in args]])

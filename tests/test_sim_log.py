@@ -55,8 +55,12 @@ def test_sim_refuses_a_log_another_process_writes(tmp_path, rr_file, capsys):
     out = tmp_path / "sim"
     assert _sim(rr_file, out) == 0
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "firmware_py"), str(HERE)])}
-    writer = subprocess.Popen([sys.executable, str(HERE / "store_writer.py"), str(out / "kindpulse.sqlite")],
-                              stdout=subprocess.PIPE, env=env, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, str(HERE / "store_writer.py"), str(out / "kindpulse.sqlite")],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
         writer.stdout.readline()
         capsys.readouterr()

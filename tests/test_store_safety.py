@@ -24,8 +24,13 @@ from store_writer import value_of  # noqa: E402
 
 def _writer(path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "firmware_py"), str(HERE)])}
-    return subprocess.Popen([sys.executable, str(HERE / "store_writer.py"), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "store_writer.py"), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
 
 
 def test_a_second_writer_is_refused_with_the_other_process_named(tmp_path):
@@ -89,8 +94,11 @@ def test_kill_9_at_random_moments_keeps_everything_committed(tmp_path):
 def _small_filesystem(where: Path, size: str):
     """A tmpfs of `size` mounted at `where` (needs root and CAP_SYS_ADMIN)."""
     where.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here ({res.stderr.strip()}): the disk-full test needs root")
     try:
@@ -118,8 +126,9 @@ def test_a_full_disk_drops_raw_ppg_first_and_keeps_derived_data(tmp_path):
     with _small_filesystem(tmp_path / "small", "2m") as data:
         clock = VirtualClock()
         seen: list[dict] = []
-        store = Store(data / "kindpulse.sqlite", clock, min_free_bytes=0, reserve_bytes=512 * 1024,
-                      on_event=seen.append)
+        store = Store(
+            data / "kindpulse.sqlite", clock, min_free_bytes=0, reserve_bytes=512 * 1024, on_event=seen.append
+        )
         nn = _fill(store, clock, 3600, rng)  # an hour: ~2.2 MB of raw counts into 2 MB
         assert store.storage in ("low", "full") and store.raw_paused
         assert [e["type"] for e in seen][:1] == ["storage_full"]
@@ -128,15 +137,22 @@ def test_a_full_disk_drops_raw_ppg_first_and_keeps_derived_data(tmp_path):
         recs = list(iter_records(data, raw=True))
         assert [r["ibi_ms"] for r in recs if r["kind"] == "nn"] == nn  # every derived row is there
         assert any(r["kind"] == "event" and r["type"] == "storage_full" for r in recs)
-        assert sqlite3.connect(data / "kindpulse.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert (
+            sqlite3.connect(data / "kindpulse.sqlite").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        )
 
 
 def test_low_space_pauses_raw_ppg_before_the_disk_is_full_and_resumes_when_space_is_back(tmp_path):
     free = [10 * 2**20]
     clock = VirtualClock()
     seen: list[dict] = []
-    store = Store(tmp_path / "kindpulse.sqlite", clock, min_free_bytes=64 * 2**20, free_bytes=lambda: free[0],
-                  on_event=seen.append)
+    store = Store(
+        tmp_path / "kindpulse.sqlite",
+        clock,
+        min_free_bytes=64 * 2**20,
+        free_bytes=lambda: free[0],
+        on_event=seen.append,
+    )
     _fill(store, clock, 120, np.random.default_rng(1))
     assert store.raw_paused and store.storage == "low"
     assert seen[0]["type"] == "storage_low" and seen[0]["free_mb"] == 10

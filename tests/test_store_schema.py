@@ -45,7 +45,9 @@ def test_a_schema_1_log_opens_migrated_and_keeps_every_row(tmp_path):
     path = tmp_path / "kindpulse.sqlite"
     clock = _write_v1_log(path)
     before = sqlite3.connect(path)
-    v1_counts = {t: before.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("events", "nn", "hrv", "ppg")}
+    v1_counts = {
+        t: before.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("events", "nn", "hrv", "ppg")
+    }
     before.close()
     with Store(path, clock) as store:  # the new daemon starts: run 3 of the same log
         assert store.run == 3
@@ -92,11 +94,17 @@ def test_migration_is_one_transaction_and_runs_once(tmp_path):
 def test_new_logs_are_created_at_the_current_schema(tmp_path):
     with Store(tmp_path / "kindpulse.sqlite", VirtualClock(), device_id="kp-new", sim=True) as store:
         assert store.device_id == "kp-new" and store.sim_log
-    names = {r[0] for r in sqlite3.connect(tmp_path / "kindpulse.sqlite").execute(
-        "SELECT name FROM sqlite_master WHERE type='index'")}
+    names = {
+        r[0]
+        for r in sqlite3.connect(tmp_path / "kindpulse.sqlite").execute(
+            "SELECT name FROM sqlite_master WHERE type='index'"
+        )
+    }
     assert {"events_run", "hrv_run"} <= names  # per-run queries use indexes (nn, ppg: the rowid range)
     db = sqlite3.connect(tmp_path / "kindpulse.sqlite")
-    plan = " ".join(str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM nn WHERE rowid > 5 AND rowid <= 9"))
+    plan = " ".join(
+        str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM nn WHERE rowid > 5 AND rowid <= 9")
+    )
     assert "USING INTEGER PRIMARY KEY" in plan
     plan = " ".join(str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM events WHERE session=2"))
     assert "events_run" in plan

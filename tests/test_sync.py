@@ -30,11 +30,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
-    server = start_sshd(require_tool("/usr/sbin/sshd", "the sync tests run a real OpenSSH server"),
-                        require_tool("ssh-keygen", "throwaway host and user keys"), tmp_path_factory.mktemp("sshd"))
+    server = start_sshd(
+        require_tool("/usr/sbin/sshd", "the sync tests run a real OpenSSH server"),
+        require_tool("ssh-keygen", "throwaway host and user keys"),
+        tmp_path_factory.mktemp("sshd"),
+    )
     require_tool("ssh", "sync uses the system ssh client")
-    yield {"port": server.port, "options": server.options, "remote": server.remote, "tmp": server.tmp,
-           "host": server.host}
+    yield {
+        "port": server.port,
+        "options": server.options,
+        "remote": server.remote,
+        "tmp": server.tmp,
+        "host": server.host,
+    }
     server.stop()
 
 
@@ -42,8 +50,9 @@ def _device_log(data_dir: Path, device_id: str, seconds: int, *, raw: bool = Tru
     """One run of a device: NN each second, HRV every 30 s, raw PPG, a baseline, a break."""
     rng = np.random.default_rng(seed)
     clock = VirtualClock()
-    with Store(data_dir / "kindpulse.sqlite", clock, device_id=device_id, info={"mode": "desk"},
-               commit_every_s=3600) as store:
+    with Store(
+        data_dir / "kindpulse.sqlite", clock, device_id=device_id, info={"mode": "desk"}, commit_every_s=3600
+    ) as store:
         store.event(0.0, "start", {"mode": "desk"})
         for s in range(seconds):
             clock.advance(1.0)
@@ -63,8 +72,17 @@ def _records(data_dir: Path, raw: bool) -> list[str]:
 
 
 def _sync(sshd, device_dir: Path, dest: Path, *extra: str) -> int:
-    args = ["sync", sshd["host"], "--dest", str(dest), "--remote-command", sshd["remote"],
-            "--remote-data-dir", str(device_dir), *extra]
+    args = [
+        "sync",
+        sshd["host"],
+        "--dest",
+        str(dest),
+        "--remote-command",
+        sshd["remote"],
+        "--remote-data-dir",
+        str(device_dir),
+        *extra,
+    ]
     for opt in sshd["options"]:
         args += ["--ssh-option", opt]
     return main(args)
@@ -105,8 +123,21 @@ def test_two_devices_sync_into_one_dest(sshd, tmp_path):
 def test_a_sync_killed_in_the_middle_resumes_without_loss_or_duplicates(sshd, tmp_path):
     device, dest = tmp_path / "device", tmp_path / "laptop"
     _device_log(device, "kp-big", 2 * 3600, raw=False)  # two hours: ~7 500 records
-    args = [sys.executable, "-m", "kindpulse", "sync", sshd["host"], "--dest", str(dest), "--remote-command",
-            sshd["remote"], "--remote-data-dir", str(device), "--batch-size", "100"]
+    args = [
+        sys.executable,
+        "-m",
+        "kindpulse",
+        "sync",
+        sshd["host"],
+        "--dest",
+        str(dest),
+        "--remote-command",
+        sshd["remote"],
+        "--remote-data-dir",
+        str(device),
+        "--batch-size",
+        "100",
+    ]
     for opt in sshd["options"]:
         args += ["--ssh-option", opt]
     env = {**os.environ, "PYTHONPATH": str(REPO / "firmware_py")}
@@ -176,8 +207,13 @@ def test_failures_are_one_line_and_exit_2(sshd, tmp_path, capsys, case):
     dest = tmp_path / "laptop"
     options = list(sshd["options"])
     remote = sshd["remote"]
-    expected = {"unreachable": "cannot reach", "refused_key": "refused the key", "no_kindpulse": "has no kindpulse",
-                "no_log": "no kindpulse log in", "unwritable_dest": "cannot create"}[case]
+    expected = {
+        "unreachable": "cannot reach",
+        "refused_key": "refused the key",
+        "no_kindpulse": "has no kindpulse",
+        "no_log": "no kindpulse log in",
+        "unwritable_dest": "cannot create",
+    }[case]
     if case == "unreachable":
         options[0] = f"Port={free_port()}"
     elif case == "refused_key":
@@ -189,7 +225,16 @@ def test_failures_are_one_line_and_exit_2(sshd, tmp_path, capsys, case):
     else:
         (tmp_path / "afile").write_text("x")
         dest = tmp_path / "afile" / "laptop"
-    args = ["sync", sshd["host"], "--dest", str(dest), "--remote-command", remote, "--remote-data-dir", str(device)]
+    args = [
+        "sync",
+        sshd["host"],
+        "--dest",
+        str(dest),
+        "--remote-command",
+        remote,
+        "--remote-data-dir",
+        str(device),
+    ]
     for opt in options:
         args += ["--ssh-option", opt]
     code = main(args)

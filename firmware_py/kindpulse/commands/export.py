@@ -45,10 +45,16 @@ def _batch_size(text: str) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help=help_for("export"))
-    p.add_argument("--data-dir", type=Path, help="the log's directory (default: device.data_dir of the config)")
+    p.add_argument(
+        "--data-dir", type=Path, help="the log's directory (default: device.data_dir of the config)"
+    )
     p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
-    p.add_argument("--since", action="append", metavar="CURSOR",
-                   help="only records after this cursor (as the last export printed it)")
+    p.add_argument(
+        "--since",
+        action="append",
+        metavar="CURSOR",
+        help="only records after this cursor (as the last export printed it)",
+    )
     p.add_argument("--until", metavar="CURSOR", help="only records up to this cursor")
     p.add_argument("--format", choices=("jsonl", "csv", "sync"), default="jsonl")
     p.add_argument("--raw", action="store_true", help="include the raw PPG chunks (sample counts)")
@@ -141,8 +147,19 @@ def _write(snap: Snapshot, out, fmt: str, lo: int, hi: int, raw: bool, batch: in
 def _write_sync(snap: Snapshot, put, lo: int, hi: int, raw: bool, batch: int) -> int:
     from kindpulse import __version__
 
-    put(json.dumps({"sync": SYNC_PROTOCOL, "device": snap.device_id, "since": lo, "until": hi, "raw": raw,
-                    "version": __version__}) + "\n")
+    put(
+        json.dumps(
+            {
+                "sync": SYNC_PROTOCOL,
+                "device": snap.device_id,
+                "since": lo,
+                "until": hi,
+                "raw": raw,
+                "version": __version__,
+            }
+        )
+        + "\n"
+    )
     lines: list[bytes] = []
     n = k = 0
 
@@ -150,8 +167,17 @@ def _write_sync(snap: Snapshot, put, lo: int, hi: int, raw: bool, batch: int) ->
         nonlocal k
         k += 1
         put(b"".join(lines).decode())
-        put(json.dumps({"batch": k, "count": len(lines), "sha256": batch_digest(lines),
-                        "cursor": snap.cursor(cursor)}) + "\n")
+        put(
+            json.dumps(
+                {
+                    "batch": k,
+                    "count": len(lines),
+                    "sha256": batch_digest(lines),
+                    "cursor": snap.cursor(cursor),
+                }
+            )
+            + "\n"
+        )
         lines.clear()
 
     for rec in records(snap, lo, hi, raw):

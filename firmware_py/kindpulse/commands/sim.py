@@ -192,7 +192,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--live", action="store_true", help="show the OLED in the terminal")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="where events.jsonl, frames.gif and the log go (a log there is continued)")
-    p.add_argument("--fresh", action="store_true", help="start a new simulated log in DIR instead of continuing it")
+    p.add_argument("--fresh", action="store_true",
+                   help="start a new simulated log in DIR instead of continuing it")
     p.set_defaults(run=run)
 
 

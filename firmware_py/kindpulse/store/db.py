@@ -70,15 +70,28 @@ HRV_DECIMALS = 3
 # A saved state (the baseline: ~80 KB of JSON, saved every 10 calm minutes) goes into the log's
 # history at most this often, and once more at close if it changed; `state` always has the newest.
 SNAPSHOT_EVERY_S = 3600.0
-COMMIT_AT_ONCE = frozenset({"start", "stop", "baseline_ready", "break_end", "dismissed", "snoozed",
-                            "sensor_error", "clock_synced", "storage_low", "storage_full", "storage_ok"})
+COMMIT_AT_ONCE = frozenset(
+    {
+        "start",
+        "stop",
+        "baseline_ready",
+        "break_end",
+        "dismissed",
+        "snoozed",
+        "sensor_error",
+        "clock_synced",
+        "storage_low",
+        "storage_full",
+        "storage_ok",
+    }
+)
 
 _INSERT = {
     "events": "INSERT INTO events(id, session, t_s, wall, type, data) VALUES (?, ?, ?, ?, ?, ?)",
     "nn": "INSERT INTO nn(rowid, session, t_s, ibi_ms, quality) VALUES (?, ?, ?, ?, ?)",
     "hrv": "INSERT INTO hrv(rowid, session, t_s, wall, window_s, metrics) VALUES (?, ?, ?, ?, ?, ?)",
     "ppg": "INSERT INTO ppg(rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "snapshots": "INSERT INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
 }
 
@@ -154,8 +167,10 @@ class Store:
             if not self.path.parent.exists():
                 self.path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
-            raise KindpulseError(f"cannot open the log {self.path} ({exc.strerror or exc}): check that the data "
-                                 "directory exists and is writable by this user") from None
+            raise KindpulseError(
+                f"cannot open the log {self.path} ({exc.strerror or exc}): check that the data "
+                "directory exists and is writable by this user"
+            ) from None
         sim = sim or bool((info or {}).get("sim"))  # the simulated rig says so in the run's info
         self._lock = WriterLock(self.path, command)  # before anything touches the file
         try:
@@ -199,7 +214,13 @@ class Store:
         self._db.execute("BEGIN IMMEDIATE")
         cur = self._db.execute(
             "INSERT INTO sessions(started_wall, info, seq, boot_id, version) VALUES (?, ?, ?, ?, ?)",
-            (clock.wall(), dumps(info or {}), seq, system_boot_id() if boot_id is None else boot_id, __version__),
+            (
+                clock.wall(),
+                dumps(info or {}),
+                seq,
+                system_boot_id() if boot_id is None else boot_id,
+                __version__,
+            ),
         )
         self.run = int(cur.lastrowid)
         self._write_meta()
@@ -214,12 +235,16 @@ class Store:
             version = schema_version(db)
             if version > SCHEMA_VERSION:
                 db.close()
-                raise KindpulseError(f"{self.path} was written by a newer kindpulse (schema {version}): "
-                                     "upgrade kindpulse, or point the data directory elsewhere")
+                raise KindpulseError(
+                    f"{self.path} was written by a newer kindpulse (schema {version}): "
+                    "upgrade kindpulse, or point the data directory elsewhere"
+                )
             migrate(db, wall=clock.wall(), device_id=lambda: device_id or new_device_id(), sim=sim)
         except (OSError, sqlite3.Error) as exc:
-            raise KindpulseError(f"cannot open the log {self.path} ({exc}): check that the data directory "
-                                 "exists and is writable by this user, and that the disk is not full") from None
+            raise KindpulseError(
+                f"cannot open the log {self.path} ({exc}): check that the data directory "
+                "exists and is writable by this user, and that the disk is not full"
+            ) from None
         return db
 
     @property
@@ -243,7 +268,9 @@ class Store:
 
     # -- writing ------------------------------------------------------------
     def event(self, t_s: float, type_: str, data: dict[str, Any] | None = None) -> None:
-        self._add("events", (self._next(), self.run, float(t_s), self._clock.wall(), type_, dumps(data or {})))
+        self._add(
+            "events", (self._next(), self.run, float(t_s), self._clock.wall(), type_, dumps(data or {}))
+        )
         if type_ in COMMIT_AT_ONCE:
             self.commit()
         else:
@@ -258,9 +285,13 @@ class Store:
     def hrv(self, t_s: float, window_s: float, metrics: dict[str, Any]) -> None:
         """One HRV window; metrics are kept to HRV_DECIMALS (ms to the microsecond), which halves
         the largest derived table."""
-        kept = {k: round(v, HRV_DECIMALS) if isinstance(v, float) and math.isfinite(v) else v
-                for k, v in metrics.items()}
-        self._add("hrv", (self._next(), self.run, float(t_s), self._clock.wall(), float(window_s), dumps(kept)))
+        kept = {
+            k: round(v, HRV_DECIMALS) if isinstance(v, float) and math.isfinite(v) else v
+            for k, v in metrics.items()
+        }
+        self._add(
+            "hrv", (self._next(), self.run, float(t_s), self._clock.wall(), float(window_s), dumps(kept))
+        )
 
     def ppg(self, t0_s: float, fs: float, ir: np.ndarray, red: np.ndarray, lost_before: int = 0) -> None:
         """Raw counts of one drained batch; contiguous batches share a chunk of up to 10 s."""
@@ -270,10 +301,17 @@ class Store:
             self.raw_dropped_samples += len(ir)
             return
         chunk = self._chunk
-        if (chunk is None or lost_before or fs != chunk.fs or chunk.n / chunk.fs >= RAW_CHUNK_MAX_S
-                or abs(t0_s - (chunk.t0_s + chunk.n / chunk.fs)) > RAW_GAP_S):
+        if (
+            chunk is None
+            or lost_before
+            or fs != chunk.fs
+            or chunk.n / chunk.fs >= RAW_CHUNK_MAX_S
+            or abs(t0_s - (chunk.t0_s + chunk.n / chunk.fs)) > RAW_GAP_S
+        ):
             self._flush_chunk()
-            wall0 = self._clock.wall() - max(0.0, self.now() - float(t0_s))  # the wall time of its first sample
+            wall0 = self._clock.wall() - max(
+                0.0, self.now() - float(t0_s)
+            )  # the wall time of its first sample
             chunk = self._chunk = _RawChunk(float(t0_s), wall0, float(fs), int(lost_before))
         chunk.add(ir, red)
 
@@ -282,8 +320,21 @@ class Store:
         if chunk is None or chunk.n == 0:
             return
         ir, red = np.concatenate(chunk.ir), np.concatenate(chunk.red)
-        self._add("ppg", (self._next(), self.run, chunk.t0_s, chunk.wall, chunk.fs, chunk.lost_before,
-                          encode_counts(ir), encode_counts(red), CODEC, chunk.n))
+        self._add(
+            "ppg",
+            (
+                self._next(),
+                self.run,
+                chunk.t0_s,
+                chunk.wall,
+                chunk.fs,
+                chunk.lost_before,
+                encode_counts(ir),
+                encode_counts(red),
+                CODEC,
+                chunk.n,
+            ),
+        )
 
     def set_state(self, key: str, value: Any) -> None:
         """Keep `value` across restarts (and, hourly, a snapshot of it in the log); commits at once."""
@@ -313,8 +364,9 @@ class Store:
 
     def events(self, type_: str | None = None) -> list[dict[str, Any]]:
         """This run's events, committed and pending, oldest first."""
-        rows = self._db.execute("SELECT id, t_s, type, data FROM events WHERE session=? ORDER BY id",
-                                (self.run,)).fetchall()
+        rows = self._db.execute(
+            "SELECT id, t_s, type, data FROM events WHERE session=? ORDER BY id", (self.run,)
+        ).fetchall()
         rows += [(r[0], r[2], r[4], r[5]) for r in self._pending["events"]]
         return [{"t": t, "type": ty, **json.loads(d)} for _, t, ty, d in rows if type_ is None or ty == type_]
 
@@ -322,8 +374,11 @@ class Store:
         if table not in ("events", "nn", "hrv", "ppg", "snapshots"):
             raise ValueError(table)
         lo, hi = run_rows(self._db, self.run)
-        n = int(self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid > ? AND rowid <= ?",
-                                 (lo, hi)).fetchone()[0])
+        n = int(
+            self._db.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE rowid > ? AND rowid <= ?", (lo, hi)
+            ).fetchone()[0]
+        )
         return n + len(self._pending[table]) + (1 if table == "ppg" and self._chunk and self._chunk.n else 0)
 
     # -- lifecycle ------------------------------------------------------------
@@ -395,8 +450,12 @@ class Store:
             self.storage = "ok"
             self._make_reserve()
             log.warning("free space is back (%d MB): raw PPG is logged again", free // 2**20)
-            self._own_event(round(self.now(), 3), "storage_ok", free_mb=free // 2**20,
-                            raw_dropped_samples=self.raw_dropped_samples)
+            self._own_event(
+                round(self.now(), 3),
+                "storage_ok",
+                free_mb=free // 2**20,
+                raw_dropped_samples=self.raw_dropped_samples,
+            )
             return True
         return False
 
@@ -409,7 +468,9 @@ class Store:
         self._n_pending -= len(dropped)
         self._pending["ppg"] = []
         free_mb = None if free is None else free // 2**20
-        log.warning("%s: %s MB free in %s: raw PPG paused, derived data kept", type_, free_mb, self.path.parent)
+        log.warning(
+            "%s: %s MB free in %s: raw PPG paused, derived data kept", type_, free_mb, self.path.parent
+        )
         self._own_event(round(self.now(), 3), type_, free_mb=free_mb, raw="paused")
 
     def prune_raw_ppg(self) -> int:
@@ -426,7 +487,8 @@ class Store:
         try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             n = self._db.execute(
-                "DELETE FROM ppg WHERE rowid IN (SELECT rowid FROM ppg ORDER BY rowid LIMIT ?)", (FREE_RAW_CHUNKS,)
+                "DELETE FROM ppg WHERE rowid IN (SELECT rowid FROM ppg ORDER BY rowid LIMIT ?)",
+                (FREE_RAW_CHUNKS,),
             ).rowcount
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return n
@@ -448,7 +510,9 @@ class Store:
             return self._on_full(exc)
         if self.storage == "full":
             self.storage = "low"
-            log.warning("the log is written again (%d rows dropped while the disk was full)", self.rows_dropped)
+            log.warning(
+                "the log is written again (%d rows dropped while the disk was full)", self.rows_dropped
+            )
         return True
 
     def _write_pending(self) -> None:
@@ -459,8 +523,11 @@ class Store:
                 if rows:
                     db.executemany(_INSERT[table], rows)
             for key, (text, wall) in self._state_updates.items():
-                db.execute("INSERT INTO state(key, value, wall) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                           "SET value=excluded.value, wall=excluded.wall", (key, text, wall))
+                db.execute(
+                    "INSERT INTO state(key, value, wall) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                    "SET value=excluded.value, wall=excluded.wall",
+                    (key, text, wall),
+                )
             self._write_meta()
             db.execute("COMMIT")
         except BaseException:
@@ -474,8 +541,12 @@ class Store:
     def _on_full(self, exc: BaseException) -> bool:
         if self.storage != "full":
             self._pause_raw("storage_full", self._free())  # adds its own event to the pending rows
-            log.error("disk full (%s) in %s: raw PPG paused, %d rows wait in memory", exc, self.path.parent,
-                      self._n_pending)
+            log.error(
+                "disk full (%s) in %s: raw PPG paused, %d rows wait in memory",
+                exc,
+                self.path.parent,
+                self._n_pending,
+            )
         self._reserve.unlink(missing_ok=True)  # room to checkpoint and delete (made again when space is back)
         freed = 0
         while True:  # delete the oldest raw chunks until the derived rows fit, or no raw is left
@@ -565,8 +636,10 @@ def last_wall(path: Path) -> float | None:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            walls = [db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
-                     for table, col in (("events", "wall"), ("hrv", "wall"), ("sessions", "started_wall"))]
+            walls = [
+                db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
+                for table, col in (("events", "wall"), ("hrv", "wall"), ("sessions", "started_wall"))
+            ]
         finally:
             db.close()
     except sqlite3.Error:

@@ -43,8 +43,9 @@ def open_reader(data_dir: Path) -> sqlite3.Connection:
         db.execute("PRAGMA busy_timeout=5000")
         version = schema_version(db)
     except sqlite3.Error as exc:
-        raise InputError(f"cannot read the log {path} ({exc}): check its permissions "
-                         "(the kindpulse group can read it)") from None
+        raise InputError(
+            f"cannot read the log {path} ({exc}): check its permissions (the kindpulse group can read it)"
+        ) from None
     if version > SCHEMA_VERSION:
         db.close()
         raise InputError(f"{path} was written by a newer kindpulse (schema {version}): upgrade kindpulse")
@@ -123,10 +124,13 @@ def snapshot(data_dir: Path) -> Snapshot:
         db.execute("BEGIN")
         device_id, created, sim = db.execute("SELECT device_id, created_wall, sim FROM device").fetchone()
         snap = Snapshot(db, str(device_id), float(created), bool(sim), next_seq_floor(db) - 1)
-        for row in db.execute("SELECT id, seq, started_wall, info, boot_id, version FROM sessions ORDER BY id"):
+        for row in db.execute(
+            "SELECT id, seq, started_wall, info, boot_id, version FROM sessions ORDER BY id"
+        ):
             snap.runs[int(row[0])] = tuple(row[1:])
-        for run, t_s, data in db.execute("SELECT session, t_s, data FROM events WHERE type='clock_synced' "
-                                         "ORDER BY id"):
+        for run, t_s, data in db.execute(
+            "SELECT session, t_s, data FROM events WHERE type='clock_synced' ORDER BY id"
+        ):
             wall = _loads(data).get("wall")
             if run not in snap.offsets and isinstance(wall, (int, float)):
                 snap.offsets[int(run)] = float(wall) - float(t_s)
@@ -146,8 +150,15 @@ def _walls(snap: Snapshot, run: int, t_s: float, raw: float) -> dict[str, float]
 
 
 def _head(snap: Snapshot, kind: str, run: int, seq: int, t_s: float, wall_raw: float) -> dict[str, Any]:
-    rec = {"kind": kind, "id": f"{snap.device_id}/{run}/{seq}", "device": snap.device_id, "run": run,
-           "seq": seq, "t_s": t_s, "wall": wall_raw}
+    rec = {
+        "kind": kind,
+        "id": f"{snap.device_id}/{run}/{seq}",
+        "device": snap.device_id,
+        "run": run,
+        "seq": seq,
+        "t_s": t_s,
+        "wall": wall_raw,
+    }
     if run in snap.offsets:
         rec.update(_walls(snap, run, t_s, wall_raw))
     return rec
@@ -163,7 +174,8 @@ def _runs(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
 
 def _events(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
     for seq, run, t_s, wall, type_, data in snap.db.execute(
-            "SELECT id, session, t_s, wall, type, data FROM events WHERE id > ? AND id <= ? ORDER BY id", (lo, hi)):
+        "SELECT id, session, t_s, wall, type, data FROM events WHERE id > ? AND id <= ? ORDER BY id", (lo, hi)
+    ):
         fields = _loads(data)
         if type_ == "state":
             rec = _head(snap, "state", run, seq, t_s, wall)
@@ -177,8 +189,9 @@ def _events(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
 def _nn(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
     starts = {run: r[1] for run, r in snap.runs.items()}
     for seq, run, t_s, ibi, quality in snap.db.execute(
-            "SELECT rowid, session, t_s, ibi_ms, quality FROM nn WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
-            (lo, hi)):
+        "SELECT rowid, session, t_s, ibi_ms, quality FROM nn WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+        (lo, hi),
+    ):
         rec = _head(snap, "nn", run, seq, t_s, round(starts.get(run, 0.0) + t_s, 3))
         rec.update(ibi_ms=ibi, quality=quality)
         yield seq, rec
@@ -186,8 +199,10 @@ def _nn(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
 
 def _hrv(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
     for seq, run, t_s, wall, window_s, metrics in snap.db.execute(
-            "SELECT rowid, session, t_s, wall, window_s, metrics FROM hrv WHERE rowid > ? AND rowid <= ? "
-            "ORDER BY rowid", (lo, hi)):
+        "SELECT rowid, session, t_s, wall, window_s, metrics FROM hrv WHERE rowid > ? AND rowid <= ? "
+        "ORDER BY rowid",
+        (lo, hi),
+    ):
         rec = _head(snap, "hrv", run, seq, t_s, wall)
         rec.update(window_s=window_s, metrics=_loads(metrics))
         yield seq, rec
@@ -195,8 +210,10 @@ def _hrv(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
 
 def _snapshots(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
     for seq, run, t_s, wall, key, value in snap.db.execute(
-            "SELECT rowid, session, t_s, wall, key, value FROM snapshots WHERE rowid > ? AND rowid <= ? "
-            "ORDER BY rowid", (lo, hi)):
+        "SELECT rowid, session, t_s, wall, key, value FROM snapshots WHERE rowid > ? AND rowid <= ? "
+        "ORDER BY rowid",
+        (lo, hi),
+    ):
         if key == "baseline":
             rec = _head(snap, "baseline", run, seq, t_s, wall)
             rec["baseline"] = _loads(value)
@@ -208,12 +225,14 @@ def _snapshots(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
 
 def _ppg(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
     for seq, run, t0_s, wall, fs, lost, ir, red, codec, n in snap.db.execute(
-            "SELECT rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n FROM ppg "
-            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (lo, hi)):
+        "SELECT rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n FROM ppg "
+        "WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+        (lo, hi),
+    ):
         rec = _head(snap, "ppg", run, seq, t0_s, wall)
         try:
             ir_c, red_c = decode_counts(ir, codec, n), decode_counts(red, codec, n)
-        except (ValueError, Exception) as exc:  # noqa: BLE001  (zlib.error too): one bad chunk, not the export
+        except Exception as exc:  # noqa: BLE001  (ValueError, zlib.error): one bad chunk, not the export
             rec.update(fs=fs, t0_s=t0_s, n=n, lost_before=lost, error=f"unreadable chunk ({exc})")
             yield seq, rec
             continue
@@ -221,26 +240,42 @@ def _ppg(snap: Snapshot, lo: int, hi: int) -> Iterator[tuple[int, dict]]:
         yield seq, rec
 
 
-def records(snap: Snapshot, since_seq: int = -1, until_seq: int | None = None,
-            raw: bool = False) -> Iterator[dict]:
+def records(
+    snap: Snapshot, since_seq: int = -1, until_seq: int | None = None, raw: bool = False
+) -> Iterator[dict]:
     """The snapshot's records with since_seq < seq <= until_seq, in seq order (the device record,
     seq 0, only in a full export)."""
     hi = snap.last_seq if until_seq is None else min(until_seq, snap.last_seq)
     if since_seq < 0:
-        yield {"kind": "device", "id": snap.device_id, "device": snap.device_id, "run": 0, "seq": 0,
-               "t_s": 0.0, "wall": snap.created_wall, "device_id": snap.device_id,
-               "created_wall": snap.created_wall, "sim": snap.sim}
+        yield {
+            "kind": "device",
+            "id": snap.device_id,
+            "device": snap.device_id,
+            "run": 0,
+            "seq": 0,
+            "t_s": 0.0,
+            "wall": snap.created_wall,
+            "device_id": snap.device_id,
+            "created_wall": snap.created_wall,
+            "sim": snap.sim,
+        }
     lo = max(since_seq, 0)
-    sources = [_runs(snap, lo, hi), _events(snap, lo, hi), _nn(snap, lo, hi), _hrv(snap, lo, hi),
-               _snapshots(snap, lo, hi)]
+    sources = [
+        _runs(snap, lo, hi),
+        _events(snap, lo, hi),
+        _nn(snap, lo, hi),
+        _hrv(snap, lo, hi),
+        _snapshots(snap, lo, hi),
+    ]
     if raw:
         sources.append(_ppg(snap, lo, hi))
     for _, rec in heapq.merge(*sources):  # (seq, record) pairs: seqs are unique, records never compared
         yield rec
 
 
-def iter_records(data_dir: Path, since: str | None = None, until: str | None = None,
-                 raw: bool = False) -> Iterator[dict]:
+def iter_records(
+    data_dir: Path, since: str | None = None, until: str | None = None, raw: bool = False
+) -> Iterator[dict]:
     """Every record of the log in DATA_DIR (raw PPG chunks with `raw`), oldest first; `since` and
     `until` are cursors (``<device>/<seq>``) as export prints them. Read-only."""
     snap = snapshot(Path(data_dir))

@@ -46,14 +46,18 @@ class WriterLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
         except OSError as exc:
-            raise KindpulseError(f"cannot open the log lock {self.path} ({exc.strerror}): check that the data directory "
-                                 "is writable by this user") from None
+            raise KindpulseError(
+                f"cannot open the log lock {self.path} ({exc.strerror}): check that the data directory "
+                "is writable by this user"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise LogLocked(f"{data_dir} is in use by {_describe_holder(self.path)}: stop that process first, "
-                            "or choose another data directory") from None
+            raise LogLocked(
+                f"{data_dir} is in use by {_describe_holder(self.path)}: stop that process first, "
+                "or choose another data directory"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()} {command or ' '.join(sys.argv)}\n".encode(), 0)
         self._fd: int | None = fd

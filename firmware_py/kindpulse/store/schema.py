@@ -91,8 +91,9 @@ def schema_version(db: sqlite3.Connection) -> int:
     return version
 
 
-def migrate(db: sqlite3.Connection, *, wall: float, device_id: Callable[[], str] = new_device_id,
-            sim: bool = False) -> int:
+def migrate(
+    db: sqlite3.Connection, *, wall: float, device_id: Callable[[], str] = new_device_id, sim: bool = False
+) -> int:
     """Bring the log to SCHEMA_VERSION in one transaction; returns the version it found.
 
     `wall` (Unix s) dates the device record when the log is new; an old log's device record is
@@ -132,15 +133,19 @@ def _v1_to_v2(db: sqlite3.Connection, *, wall: float, device_id: str, sim: bool)
         db.execute("UPDATE sessions SET seq=? WHERE id=?", (offset + i, run))
     db.execute("UPDATE ppg SET n = length(ir) / 4 WHERE codec='i4'")
     first = db.execute("SELECT MIN(started_wall) FROM sessions").fetchone()[0]
-    db.execute("INSERT INTO device(device_id, created_wall, sim) VALUES (?, ?, ?)",
-               (device_id, first if first is not None else wall, int(sim)))
+    db.execute(
+        "INSERT INTO device(device_id, created_wall, sim) VALUES (?, ?, ?)",
+        (device_id, first if first is not None else wall, int(sim)),
+    )
     # v1 saved the baseline only as current state: keep it as the first snapshot too
     seq = offset + len(runs)
     for key, value, at in db.execute("SELECT key, value, wall FROM state ORDER BY key").fetchall():
         if _is_json(value):
             seq += 1
-            db.execute("INSERT INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
-                       (seq, runs[-1] if runs else 0, 0.0, at, key, value))
+            db.execute(
+                "INSERT INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, runs[-1] if runs else 0, 0.0, at, key, value),
+            )
     db.execute("INSERT INTO meta(key, value) VALUES ('next_seq', ?)", (str(next_seq_floor(db)),))
 
 

@@ -54,7 +54,9 @@ def prepare_dest(dest: Path) -> Path:
     try:
         dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise SyncError(f"cannot create {dest} ({exc.strerror or exc}): choose a --dest you can write") from None
+        raise SyncError(
+            f"cannot create {dest} ({exc.strerror or exc}): choose a --dest you can write"
+        ) from None
     if not dest.is_dir():
         raise SyncError(f"{dest} is not a directory: give --dest a directory")
     probe = dest / f".kindpulse-write-test-{os.getpid()}"
@@ -62,7 +64,9 @@ def prepare_dest(dest: Path) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise SyncError(f"cannot write to {dest} ({exc.strerror or exc}): choose a --dest you can write") from None
+        raise SyncError(
+            f"cannot write to {dest} ({exc.strerror or exc}): choose a --dest you can write"
+        ) from None
     return dest
 
 
@@ -115,10 +119,15 @@ class LocalStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             _ingest(db, recs)
-            db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                       (CURSOR_KEY, cursor))
-            db.execute("INSERT INTO sync_log(source, cursor, count, sha256, wall) VALUES (?, ?, ?, ?, ?)",
-                       (source, int(cursor.rsplit("/", 1)[-1]), len(recs), digest, wall))
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (CURSOR_KEY, cursor),
+            )
+            db.execute(
+                "INSERT INTO sync_log(source, cursor, count, sha256, wall) VALUES (?, ?, ?, ?, ?)",
+                (source, int(cursor.rsplit("/", 1)[-1]), len(recs), digest, wall),
+            )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -131,13 +140,16 @@ class LocalStore:
 
 _SQL = {
     "device": "UPDATE device SET created_wall=?, sim=?",
-    "run": "INSERT OR IGNORE INTO sessions(id, started_wall, info, seq, boot_id, version) VALUES (?, ?, ?, ?, ?, ?)",
+    "run": "INSERT OR IGNORE INTO sessions(id, started_wall, info, seq, boot_id, version) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
     "events": "INSERT OR IGNORE INTO events(id, session, t_s, wall, type, data) VALUES (?, ?, ?, ?, ?, ?)",
     "nn": "INSERT OR IGNORE INTO nn(rowid, session, t_s, ibi_ms, quality) VALUES (?, ?, ?, ?, ?)",
-    "hrv": "INSERT OR IGNORE INTO hrv(rowid, session, t_s, wall, window_s, metrics) VALUES (?, ?, ?, ?, ?, ?)",
-    "snapshots": "INSERT OR IGNORE INTO snapshots(rowid, session, t_s, wall, key, value) VALUES (?, ?, ?, ?, ?, ?)",
+    "hrv": "INSERT OR IGNORE INTO hrv(rowid, session, t_s, wall, window_s, metrics) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
+    "snapshots": "INSERT OR IGNORE INTO snapshots(rowid, session, t_s, wall, key, value) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
     "ppg": "INSERT OR IGNORE INTO ppg(rowid, session, t0_s, wall, fs, lost_before, ir, red, codec, n) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'd4z', ?)",
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'd4z', ?)",
 }
 
 
@@ -169,8 +181,17 @@ def _row(rec: dict) -> tuple[str, tuple] | None:
         import numpy as np
 
         ir, red = np.asarray(rec["ir"], dtype=np.int64), np.asarray(rec["red"], dtype=np.int64)
-        return "ppg", (seq, run, rec["t0_s"], wall, rec["fs"], rec["lost_before"], encode_counts(ir),
-                       encode_counts(red), len(ir))
+        return "ppg", (
+            seq,
+            run,
+            rec["t0_s"],
+            wall,
+            rec["fs"],
+            rec["lost_before"],
+            encode_counts(ir),
+            encode_counts(red),
+            len(ir),
+        )
     return None  # a kind this version does not know, or an unreadable raw chunk: skipped
 
 
@@ -218,8 +239,9 @@ def ingest_stream(lines: Iterable[bytes], dest: Path, source: str, wall: Callabl
             if "batch" in frame:
                 if frame.get("count") != len(batch) or frame.get("sha256") != batch_digest(batch):
                     raise StreamError(f"batch {frame.get('batch')} does not match its count and checksum")
-                store.commit_batch([json.loads(b) for b in batch], str(frame["cursor"]), frame["sha256"], source,
-                                   wall())
+                store.commit_batch(
+                    [json.loads(b) for b in batch], str(frame["cursor"]), frame["sha256"], source, wall()
+                )
                 records += len(batch)
                 batches += 1
                 batch = []
@@ -238,8 +260,9 @@ def ingest_stream(lines: Iterable[bytes], dest: Path, source: str, wall: Callabl
 
 
 # -- ssh --------------------------------------------------------------------------------------------
-def remote_argv(remote_command: str, remote_data_dir: str | None, cursors: dict[str, str], raw: bool,
-                batch_size: int) -> str:
+def remote_argv(
+    remote_command: str, remote_data_dir: str | None, cursors: dict[str, str], raw: bool, batch_size: int
+) -> str:
     """The command line the device's shell runs (CMD is a shell fragment: `env X=1 kindpulse` works)."""
     args = ["export", "--format", "sync", "--batch-size", str(batch_size)]
     if remote_data_dir:
@@ -257,23 +280,38 @@ def _ssh_error(host: str, rc: int, stderr: str, remote_command: str) -> SyncErro
     text = stderr.lower()
     if rc == 255:
         if "permission denied" in text:
-            return SyncError(f"{host} refused the key ({last}): add your public key to the device "
-                             f"(ssh-copy-id {host}), or name the key with --ssh-option IdentityFile=...")
+            return SyncError(
+                f"{host} refused the key ({last}): add your public key to the device "
+                f"(ssh-copy-id {host}), or name the key with --ssh-option IdentityFile=..."
+            )
         if "host key verification failed" in text or "host key" in text and "changed" in text:
             return SyncError(f"{host}'s host key is unknown or changed ({last}): check ~/.ssh/known_hosts")
-        return SyncError(f"cannot reach {host} ({last}): check the name, the network and that sshd runs there")
+        return SyncError(
+            f"cannot reach {host} ({last}): check the name, the network and that sshd runs there"
+        )
     if rc == 127 or "command not found" in text or "no such file or directory" in text and rc != 2:
-        return SyncError(f"{host} has no kindpulse ({remote_command!r} not found): install it there, "
-                         "or give --remote-command")
+        return SyncError(
+            f"{host} has no kindpulse ({remote_command!r} not found): install it there, "
+            "or give --remote-command"
+        )
     kp = [line for line in lines if line.startswith("kindpulse")]
     if kp:
         return SyncError(f"on {host}: {kp[-1]}")
     return SyncError(f"on {host}: export failed ({last})")
 
 
-def sync(host: str, dest: Path, *, remote_command: str = "kindpulse", remote_data_dir: str | None = None,
-         ssh_options: Sequence[str] = (), raw: bool = False, batch_size: int = 5000, ssh: str = "ssh",
-         wall: Callable[[], float]) -> SyncResult:
+def sync(
+    host: str,
+    dest: Path,
+    *,
+    remote_command: str = "kindpulse",
+    remote_data_dir: str | None = None,
+    ssh_options: Sequence[str] = (),
+    raw: bool = False,
+    batch_size: int = 5000,
+    ssh: str = "ssh",
+    wall: Callable[[], float],
+) -> SyncResult:
     """Pull HOST's log into DEST/<device id>/ (see the module docstring)."""
     dest = prepare_dest(dest)
     cursors = local_cursors(dest)
@@ -282,7 +320,9 @@ def sync(host: str, dest: Path, *, remote_command: str = "kindpulse", remote_dat
         argv += ["-o", opt]
     argv += [host, remote_argv(remote_command, remote_data_dir, cursors, raw, batch_size)]
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
     except OSError as exc:
         raise SyncError(f"cannot run {ssh} ({exc.strerror}): install the OpenSSH client") from None
     err: list[bytes] = []
@@ -297,8 +337,10 @@ def sync(host: str, dest: Path, *, remote_command: str = "kindpulse", remote_dat
         stderr = b"".join(err).decode(errors="replace")
         if str(exc) == "no sync header":
             raise _ssh_error(host, rc, stderr, remote_command) from None
-        raise SyncError(f"sync from {host} stopped: {exc} ({stderr.strip().splitlines()[-1:] or 'no message'}); "
-                        "what arrived is kept, run sync again to resume") from None
+        raise SyncError(
+            f"sync from {host} stopped: {exc} ({stderr.strip().splitlines()[-1:] or 'no message'}); "
+            "what arrived is kept, run sync again to resume"
+        ) from None
     finally:
         if proc.poll() is None:
             proc.stdout.close()
