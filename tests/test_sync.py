@@ -90,7 +90,7 @@ def _sync(sshd, device_dir: Path, dest: Path, *extra: str) -> int:
 
 def test_first_sync_new_data_second_sync_and_the_same_export_both_sides(sshd, tmp_path, capsys):
     device, dest = tmp_path / "device", tmp_path / "laptop"
-    _device_log(device, "kp-alpha", 600)
+    _device_log(device, "kp-alpha", 300)
     assert _sync(sshd, device, dest, "--raw") == 0
     assert "device kp-alpha" in capsys.readouterr().out
     copy = dest / "kp-alpha"
@@ -99,7 +99,7 @@ def test_first_sync_new_data_second_sync_and_the_same_export_both_sides(sshd, tm
     assert stat.S_IMODE((copy / "kindpulse.sqlite").stat().st_mode) == 0o600
     # the device keeps logging (a new run); the next sync brings only what is new
     before = len(_records(device, raw=True))
-    _device_log(device, "kp-alpha", 120, seed=1)
+    _device_log(device, "kp-alpha", 60, seed=1)
     assert _sync(sshd, device, dest, "--raw") == 0
     new = len(_records(device, raw=True)) - before
     assert f" {new} new records" in capsys.readouterr().out
