@@ -103,6 +103,7 @@ def test_the_device_hears_a_low_disk_and_starts_despite_a_broken_saved_baseline(
     assert rig.store.storage == "low" and rig.store.raw_paused
     low = [e for e in rig.events if e["type"] == "storage_low"]
     assert len(low) == 1 and low[0]["free_mb"] == 10 and low[0]["raw"] == "paused"
+    assert rig.device.screen_state(rig.device.now()).storage == "low"  # the idle screen says so
     rig.device.shutdown()
     db = sqlite3.connect(out / "kindpulse.sqlite")
     db.execute("UPDATE state SET value='{\"version\": 1, \"t_s\": [' WHERE key='baseline'")  # a torn row

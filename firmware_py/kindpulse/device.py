@@ -199,5 +199,5 @@ class Device:
             break_config=session.script.config, result=session.result,
             baseline=monitor.baseline_state, trigger=monitor.status,
             hr_bpm=self.pulse.hr_bpm, rmssd_ms=monitor.rmssd_ms, rmssd_trend=monitor.rmssd_trend,
-            snoozed=snoozed, snoozed_until_hhmm=until,
+            snoozed=snoozed, snoozed_until_hhmm=until, storage=self.store.storage,
         )
