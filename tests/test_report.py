@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,39 +18,11 @@ from tools import require_tool
 
 from kindpulse.cli import main
 from kindpulse.report import model
-
-DAY = 86400.0
+from kindpulse.store import export
 
 
 def _events(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-
-
-def _merge_log(dst: Path, src: Path, shift_s: float) -> None:
-    """Append src's runs to dst's log, shifted by shift_s (a later day of the same device)."""
-    db = sqlite3.connect(dst)
-    db.execute("ATTACH ? AS s", (str(src),))
-    base = db.execute("SELECT COALESCE(MAX(id), 0) FROM sessions").fetchone()[0]
-    db.execute(
-        "INSERT INTO sessions(id, started_wall, info) SELECT id + ?, started_wall + ?, info FROM s.sessions",
-        (base, shift_s),
-    )
-    db.execute(
-        "INSERT INTO events(session, t_s, wall, type, data) SELECT session + ?, t_s, wall + ?, type, data "
-        "FROM s.events ORDER BY id",
-        (base, shift_s),
-    )
-    db.execute(
-        "INSERT INTO hrv(session, t_s, wall, window_s, metrics) SELECT session + ?, t_s, wall + ?, "
-        "window_s, metrics FROM s.hrv",
-        (base, shift_s),
-    )
-    db.execute("INSERT INTO nn(session, t_s, ibi_ms) SELECT session + ?, t_s, ibi_ms FROM s.nn", (base,))
-    db.execute(
-        "INSERT OR REPLACE INTO state(key, value, wall) SELECT key, value, wall + ? FROM s.state", (shift_s,)
-    )
-    db.commit()
-    db.close()
 
 
 @pytest.fixture(scope="module")
@@ -70,35 +42,33 @@ def demo_report(tmp_path_factory, demo) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def pauses(tmp_path_factory) -> dict[bool, Path]:
-    """Four calm minutes with a break the wearer starts at 70 s (no prompt), once breathing
-    with the pacer and once ignoring it; same seed."""
-    tmp = tmp_path_factory.mktemp("pauses")
-    outs = {}
-    for follows in (True, False):
-        scenario = tmp / f"pause-{follows}.toml"
-        scenario.write_text(
-            f"seed = 4\n[wearer]\nfollows_pacer = {'true' if follows else 'false'}\n"
-            '[[segments]]\nduration = "255s"\nhr_bpm = 70\nrmssd_ms = 30\npress_at = ["70s"]\n'
-        )
-        outs[follows] = tmp / f"run-{follows}"
-        assert (
-            main(["sim", "--scenario", str(scenario), "--start", "15:00", "--out", str(outs[follows])]) == 0
-        )
-    return outs
-
-
-@pytest.fixture(scope="module")
-def week(tmp_path_factory, demo, pauses) -> Path:
-    """Monday: the demo (a prompted break); Tuesday: a break the wearer started."""
-    tmp = tmp_path_factory.mktemp("week")
-    second = pauses[True]
-    d = tmp / "dest" / "kp-test-device"  # a synced copy: DEST/<device id>/
+def _continued(tmp: Path, demo: Path, follows: bool) -> Path:
+    """The demo device's log continued by a second run: --start 08:00 is before the demo's
+    09:00, so the run is the next day (Tuesday). Four calm minutes with a break the wearer
+    starts at 70 s (no prompt), breathing with the pacer or ignoring it."""
+    d = tmp / f"dest-{follows}" / "kp-test-device"  # a synced copy: DEST/<device id>/
     d.mkdir(parents=True)
-    (d / "kindpulse.sqlite").write_bytes((demo / "kindpulse.sqlite").read_bytes())
-    _merge_log(d / "kindpulse.sqlite", second / "kindpulse.sqlite", DAY)
+    for f in demo.glob("kindpulse.sqlite*"):
+        shutil.copy(f, d / f.name)
+    scenario = tmp / f"pause-{follows}.toml"
+    scenario.write_text(
+        f"seed = 4\n[wearer]\nfollows_pacer = {'true' if follows else 'false'}\n"
+        '[[segments]]\nduration = "255s"\nhr_bpm = 66\nrmssd_ms = 40\npress_at = ["70s"]\n'
+    )
+    assert main(["sim", "--scenario", str(scenario), "--start", "08:00", "--out", str(d)]) == 0
     return d
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory, demo) -> Path:
+    """Monday: the demo (a prompted break); Tuesday: a break the wearer started, breathing along."""
+    return _continued(tmp_path_factory.mktemp("week"), demo, follows=True)
+
+
+@pytest.fixture(scope="module")
+def ignoring(tmp_path_factory, demo) -> Path:
+    """The same Tuesday, but the wearer ignores the pacer."""
+    return _continued(tmp_path_factory.mktemp("ignoring"), demo, follows=False)
 
 
 def _report(tmp_path: Path, *args: str) -> str:
@@ -202,19 +172,19 @@ def test_the_latest_day_is_the_default(week, tmp_path):
     assert "Your day, Tuesday 06 January 2026" in _report(tmp_path, "--data-dir", str(week))
 
 
-def test_the_device_measures_the_wearer_who_breathes_along(pauses):
-    """Same wearer, same seed, one follows the pacer and one ignores it: the device's own
-    measurements at the end of the break tell them apart (the before values are identical).
-    Slow breathing's signature is the big slow oscillation: SDNN about doubles; RMSSD rises
-    less (its literature effect, +5.6 ms on average, is small against one minute's noise)."""
+def test_the_device_measures_the_wearer_who_breathes_along(week, ignoring):
+    """Same wearer, same seed, same device state, one follows the pacer and one ignores it:
+    the device's own measurements at the end of the break tell them apart (the before values
+    are identical). Slow breathing's signature is the big slow oscillation: SDNN about doubles;
+    RMSSD rises less (its literature effect, +5.6 ms on average, is small against one
+    minute's noise)."""
     ends, sdnn = {}, {}
-    for follows, out in pauses.items():
-        ends[follows] = [e for e in _events(out) if e["type"] == "break_end"][0]
-        db = sqlite3.connect(out / "kindpulse.sqlite")
-        rows = db.execute("SELECT t_s, metrics FROM hrv WHERE window_s = 60 ORDER BY t_s").fetchall()
-        db.close()
-        end_t = [e["t"] for e in _events(out) if e["type"] == "break_end"][0]
-        sdnn[follows] = [json.loads(m)["sdnn_ms"] for t, m in rows if t <= end_t][-1]
+    for follows, d in ((True, week), (False, ignoring)):
+        ends[follows] = [e for e in _events(d) if e["type"] == "break_end"][0]
+        records = list(export.iter_records(d))
+        run = max(r["run"] for r in records if r["kind"] == "run")
+        hrv = [r for r in records if r["kind"] == "hrv" and r["run"] == run and r["window_s"] == 60]
+        sdnn[follows] = [r["metrics"]["sdnn_ms"] for r in hrv if r["t_s"] <= ends[follows]["t"]][-1]
     assert not ends[True]["prompted"] and ends[True]["rmssd_before"] == ends[False]["rmssd_before"]
     assert sdnn[True] > 1.5 * sdnn[False]
     assert ends[True]["rmssd_after"] > ends[False]["rmssd_after"]

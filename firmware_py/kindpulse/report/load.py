@@ -1,5 +1,5 @@
 """Where the report's records come from: a device's data directory or a synced copy of it
-(DEST/<device id>/), read as the export's flat records."""
+(DEST/<device id>/), read through the store's export (`kindpulse.store.export.iter_records`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kindpulse.errors import InputError
-from kindpulse.report.sqlite_records import LOG_NAME, iter_sqlite_records
+from kindpulse.store import export
+from kindpulse.store.schema import LOG_NAME
 
 
 def check_data_dir(data_dir: Path) -> Path:
@@ -34,13 +35,11 @@ def check_data_dir(data_dir: Path) -> Path:
     )
 
 
-def iter_records(data_dir: Path, since: float | None = None, until: float | None = None) -> Iterator[dict]:
-    """The log's records with since <= wall < until (Unix s); runs, device, baseline always."""
+def iter_records(data_dir: Path) -> Iterator[dict]:
+    """Every record of the log (no raw PPG), oldest first."""
     d = check_data_dir(data_dir)
     try:
-        yield from iter_sqlite_records(d, since, until)
+        yield from export.iter_records(d)
     except sqlite3.DatabaseError as exc:
-        raise InputError(
-            f"cannot read the log in {d} ({exc}): is it a kindpulse log? "
-            "sync it again or point --data-dir elsewhere"
-        ) from None
+        raise InputError(f"cannot read the log in {d} ({exc}): is it a kindpulse log? "
+                         "sync it again or point --data-dir elsewhere") from None
