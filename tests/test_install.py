@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tools import require_tool
 
 from kindpulse.config import Config, load_config
-from tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = ROOT / "systemd" / "install.sh"
