@@ -94,7 +94,8 @@ def render(parts: list[dict]) -> str:
     # parts and their pins; wires from each header pin's lane
     ends: dict[int, list[int]] = {}
     for part, by, bh in boxes:
-        add(f'<rect x="{PART_X}" y="{by}" width="{PART_W}" height="{bh}" rx="6" fill="#fbfbfb" stroke="#333"/>')
+        add(f'<rect x="{PART_X}" y="{by}" width="{PART_W}" height="{bh}" rx="6" fill="#fbfbfb" '
+            'stroke="#333"/>')
         add(f'<text x="{PART_X + 14}" y="{by + 20}" font-weight="bold">{escape(part["label"])}</text>')
         add(f'<text x="{PART_X + PART_W - 10}" y="{by + 20}" text-anchor="end" fill="#666">'
             f'{escape(part["note"])}</text>')
@@ -132,7 +133,8 @@ def _motor_driver(add, x: int, y: int) -> None:
     add(f'<text x="{x + 116}" y="{y + 42}" font-size="11">1N4148</text>')
     # NPN: base bar, collector up to the motor, emitter down to GND
     add(f'<path d="M{x + 50} {y + 72} V{y + 96}" stroke="#333" stroke-width="3"/>')
-    add(f'<path d="M{x + 50} {y + 78} L{x + 63} {y + 66} M{x + 50} {y + 90} L{x + 63} {y + 102} V{y + 130}" {s}/>')
+    add(f'<path d="M{x + 50} {y + 78} L{x + 63} {y + 66} '
+        f'M{x + 50} {y + 90} L{x + 63} {y + 102} V{y + 130}" {s}/>')
     add(f'<path d="M{x + 58} {y + 94} L{x + 63} {y + 102} L{x + 54} {y + 100}" {s}/>')
     add(f'<text x="{x + 70}" y="{y + 90}" font-size="11">NPN 2N2222A</text>')
     # base resistor from IN, pull-down to GND

@@ -102,7 +102,9 @@ fi
 boot="$root/boot/firmware/config.txt"
 [ -e "$boot" ] || boot="$root/boot/config.txt"  # Bullseye and older
 if [ -e "$boot" ]; then
-  grep -qxE 'dtparam=i2c_arm=on' "$boot" || printf '\n# kindpulse: I2C for the MAX30102 and the OLED\ndtparam=i2c_arm=on\n' >> "$boot"
+  if ! grep -qxE 'dtparam=i2c_arm=on' "$boot"; then
+    printf '\n# kindpulse: I2C for the MAX30102 and the OLED\ndtparam=i2c_arm=on\n' >> "$boot"
+  fi
   if ! grep -qxE 'dtparam=i2c_arm_baudrate=400000' "$boot"; then
     sed -i -E '/^dtparam=i2c_arm_baudrate=/d' "$boot"
     printf 'dtparam=i2c_arm_baudrate=400000\n' >> "$boot"
@@ -127,7 +129,8 @@ sys systemctl enable kindpulse.service
 
 # 7. The hardware check, then the start. doctor exits 1 when a check fails: the service still
 #    starts (it shows the sensor-error screen and retries), and the output says what to fix.
-sys "$venv/bin/kindpulse" doctor --config "$conf" || say "doctor found problems (above); the service retries until fixed"
+sys "$venv/bin/kindpulse" doctor --config "$conf" ||
+  say "doctor found problems (above); the service retries until they are fixed"
 if [ "$start" = 1 ]; then
   sys systemctl restart kindpulse.service
   say "started: 'systemctl status kindpulse' shows its state, 'journalctl -u kindpulse -f' its log"

@@ -42,5 +42,6 @@ if [ "$purge" = 1 ]; then
   say "removed, with the log, the config and the kindpulse user"
 else
   # The sysusers entry stays with the user: the kept log is owned by it.
-  say "removed; kept the log in /var/lib/kindpulse, /etc/kindpulse and the kindpulse user (PURGE=1 removes them)"
+  say "removed; kept the log (/var/lib/kindpulse), /etc/kindpulse and the kindpulse user"
+  say "(PURGE=1 removes them too)"
 fi

@@ -43,8 +43,8 @@ def test_wiring_matches_the_config_defaults_and_the_motor_has_pwm():
 def test_readme_table_lists_every_connection_and_shows_the_schematic():
     readme = (HW / "README.md").read_text()
     for part, p in _pins():
-        assert re.search(rf"^\| {re.escape(part)} \| {re.escape(p['signal'])} \| {p['pin']}\b", readme, re.M), (
-            part, p)
+        row = rf"^\| {re.escape(part)} \| {re.escape(p['signal'])} \| {p['pin']}\b"
+        assert re.search(row, readme, re.M), (part, p)
     assert "![kindpulse wiring](schematic.svg)" in readme
 
 

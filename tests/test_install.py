@@ -51,7 +51,8 @@ def target(tmp_path):
     (root / "etc").mkdir()  # a fresh system's accounts: root only (sysusers adds the rest)
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
     (root / "etc" / "group").write_text("root:x:0:\n")
-    (root / "boot" / "firmware" / "config.txt").write_text("dtparam=audio=on\ndtparam=i2c_arm_baudrate=100000\n")
+    boot = root / "boot" / "firmware" / "config.txt"
+    boot.write_text("dtparam=audio=on\ndtparam=i2c_arm_baudrate=100000\n")
     return root
 
 
@@ -83,7 +84,8 @@ def test_install_upgrade_uninstall(target):
     config = root / "etc/kindpulse/config.toml"
     assert load_config(config, required=True) == Config()
     example = (ROOT / "systemd/config.example.toml").read_text()
-    keys = [line.split(" = ")[0] for line in example.splitlines() if " = " in line and not line.startswith("#")]
+    keys = [line.split(" = ")[0] for line in example.splitlines()
+            if " = " in line and not line.startswith("#")]
     assert len(keys) > 50 and all(f"\n# {k} = " in config.read_text() for k in keys)
 
     # I2C on at 400 kHz, the old rate replaced
@@ -92,7 +94,8 @@ def test_install_upgrade_uninstall(target):
     assert "dtparam=i2c_arm_baudrate=100000" not in boot and "dtparam=audio=on" in boot
 
     log = (root / "install-commands.log").read_text().splitlines()
-    order = ["apt-get install", "/opt/kindpulse/venv/bin/pip install --quiet --upgrade /opt/kindpulse/src[pi]",
+    order = ["apt-get install",
+             "/opt/kindpulse/venv/bin/pip install --quiet --upgrade /opt/kindpulse/src[pi]",
              "raspi-config nonint do_i2c 0", "systemctl daemon-reload",
              "runuser -u kindpulse -- env NUMBA_CACHE_DIR=/var/cache/kindpulse/numba",
              "systemctl enable kindpulse.service", "/opt/kindpulse/venv/bin/kindpulse doctor",
@@ -110,8 +113,8 @@ def test_install_upgrade_uninstall(target):
     assert not (root / "opt/kindpulse/src/stale.py").exists()
     assert (root / "boot/firmware/config.txt").read_text().count("i2c_arm_baudrate") == 1
     assert passwd == (root / "etc/passwd").read_text()  # the same user, not a second one
-    assert any(line.endswith("/opt/kindpulse/src[pi5]") for line in (root / "install-commands.log").read_text()
-               .splitlines())
+    log = (root / "install-commands.log").read_text().splitlines()
+    assert any(line.endswith("/opt/kindpulse/src[pi5]") for line in log)
 
     # uninstall keeps the data and the config; --purge removes them
     (root / "var/lib/kindpulse/kindpulse.sqlite").write_bytes(b"the wearer's data")

@@ -120,14 +120,16 @@ def test_status_sent_on_change_only(listener):
     lines = [line for msg in sent for line in msg]
     assert all(line.startswith("STATUS=") for line in lines)  # no watchdog configured
     # state changes at once (monitoring, break, monitoring); the heart rate alone every 30 s
-    assert lines[0].startswith("STATUS=monitoring: HR") and "STATUS=break: HR 66 bpm; last prompt 14:02" in lines
+    assert lines[0].startswith("STATUS=monitoring: HR")
+    assert "STATUS=break: HR 66 bpm; last prompt 14:02" in lines
     assert lines[2].startswith("STATUS=monitoring") and lines[2].endswith("; last prompt 14:02")
     assert 3 <= len(lines) <= 5
 
 
 def test_stopping_once(listener):
     path, lst = listener
-    n = ServiceNotifier.from_environ(VirtualClock(), environ={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1"}, pid=1)
+    env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1"}
+    n = ServiceNotifier.from_environ(VirtualClock(), environ=env, pid=1)
     n.ready(ServiceStatus("monitoring"))
     lst.take()
     n.stopping()
