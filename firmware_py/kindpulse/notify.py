@@ -123,6 +123,7 @@ class ServiceNotifier:
         self.detail_every_s = detail_every_s
         self.is_ready = False
         self._last_ping: float | None = None
+        self._last_tick: float | None = None
         self._status: ServiceStatus | None = None
         self._status_sent_s = 0.0
         self._stopping = False
@@ -161,9 +162,13 @@ class ServiceNotifier:
         if self.sock is None or not self.is_ready or self._stopping:
             return
         now = self.clock.monotonic()
+        turn_s = 0.0 if self._last_tick is None else now - self._last_tick
+        self._last_tick = now
         lines = []
+        # Due when the next turn (as long as this one was) would be late: gaps stay <= the period.
         if healthy and self.watchdog_period_s is not None and (
-                self._last_ping is None or now - self._last_ping >= self.watchdog_period_s - TIME_EPS_S):
+                self._last_ping is None
+                or now - self._last_ping + turn_s >= self.watchdog_period_s - TIME_EPS_S):
             lines.append("WATCHDOG=1")
             self._last_ping = now
         if self._status_due(status, now):
