@@ -56,6 +56,7 @@ def test_the_contract_with_the_daemon():
     assert s["Type"] == ["notify"] and s["NotifyAccess"] == ["main"]
     assert int(s["WatchdogSec"][0]) >= 10
     assert s["Restart"] == ["on-failure"] and int(s["RestartSec"][0]) >= 5
+    assert s["RestartPreventExitStatus"] == ["2"]  # a bad config is not retried
     # at most StartLimitBurst starts in StartLimitIntervalSec: a crash loop stops, not the SD card
     assert int(s["StartLimitBurst"][0]) * int(s["RestartSec"][0]) < int(s["StartLimitIntervalSec"][0])
     assert s["User"] == ["kindpulse"] and s["SupplementaryGroups"] == ["i2c gpio"]
