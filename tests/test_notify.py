@@ -148,3 +148,11 @@ def test_a_vanished_manager_never_raises(tmp_path, caplog):
     assert not sock.send("WATCHDOG=1")
     assert not sock.send("WATCHDOG=1")
     assert sum("could not notify systemd" in r.message for r in caplog.records) == 1
+
+
+def test_a_manager_that_does_not_read_never_blocks_the_loop(listener):
+    path, lst = listener  # bound, never read: its queue fills up
+    sock = NotifySocket(path)
+    sent = [sock.send("WATCHDOG=1") for _ in range(5000)]
+    assert sent[0] and not sent[-1]  # the queue filled, later messages were dropped, nothing hung
+    assert len(lst.take()) == sent.count(True)

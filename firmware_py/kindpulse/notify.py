@@ -41,7 +41,7 @@ def socket_address(value: str) -> str | bytes | None:
 
 
 class NotifySocket:
-    """One unix datagram socket to the service manager; `send` never raises."""
+    """One unix datagram socket to the service manager; `send` never raises and never blocks."""
 
     def __init__(self, address: str | bytes) -> None:
         self.address = address
@@ -62,10 +62,18 @@ class NotifySocket:
         """Send ``KEY=VALUE`` lines as one datagram; False (logged once) when it could not."""
         try:
             if self._sock is None:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # Non-blocking: a manager that is not reading (queue full) must not stall the loop;
+                # the message is dropped instead, and the next turn sends a fresh one.
+                kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+                sock = socket.socket(socket.AF_UNIX, kind)
                 sock.connect(self.address)
                 self._sock = sock
-            self._sock.sendall("\n".join(lines).encode())
+            self._sock.send("\n".join(lines).encode())
+        except BlockingIOError:
+            if not self._warned:
+                log.warning("systemd is not reading its notify socket; dropping a message")
+                self._warned = True
+            return False
         except OSError as exc:
             if not self._warned:
                 log.warning("could not notify systemd (%s); the watchdog may restart the service", exc)
