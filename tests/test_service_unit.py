@@ -55,6 +55,7 @@ def test_the_contract_with_the_daemon():
     s = _settings()
     assert s["Type"] == ["notify"] and s["NotifyAccess"] == ["main"]
     assert int(s["WatchdogSec"][0]) >= 10
+    assert int(s["TimeoutStartSec"][0]) >= 300  # a cold numba cache compiles before READY
     assert s["Restart"] == ["on-failure"] and int(s["RestartSec"][0]) >= 5
     assert s["RestartPreventExitStatus"] == ["2"]  # a bad config is not retried
     # at most StartLimitBurst starts in StartLimitIntervalSec: a crash loop stops, not the SD card
