@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/device.py
+	$(BIN)/python bench/service.py
 
 # System tools the integration tests use (sshd, chromium, systemd-analyze...): apt-get, as root.
 # Without them those tests skip with the reason; with CI=true they fail instead.
