@@ -17,7 +17,8 @@ from kindpulse.hardware.pins import RPiGpioPins
 from kindpulse.hardware.wait import IntPinWaiter
 from kindpulse.observers import DeviceObserver
 from kindpulse.service_status import systemd_observers
-from kindpulse.store.db import Store
+from kindpulse.store.db import Store, system_clock_synced
+from kindpulse.store.schema import LOG_NAME
 
 
 @dataclass
@@ -66,8 +67,9 @@ def build_real_rig(config: Config, data_dir: Path | None = None,
         waiter = IntPinWaiter(pins, config.pins.int_pin, clock) if config.pins.int_pin >= 0 else None
         display = make_display(config.display.kind, i2c_port=config.device.i2c_bus,
                                address=config.display.address, rotate=config.display.rotate)
-        store = Store(Path(data_dir or config.device.data_dir) / "kindpulse.sqlite", clock,
-                      keep_raw_ppg_days=config.device.keep_raw_ppg_days, info={"mode": config.device.mode})
+        store = Store(Path(data_dir or config.device.data_dir) / LOG_NAME, clock,
+                      keep_raw_ppg_days=config.device.keep_raw_ppg_days, info={"mode": config.device.mode},
+                      clock_synced=system_clock_synced)
         rig.device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
                             waiter=waiter, on_event=on_event, observers=observers)
     except BaseException:

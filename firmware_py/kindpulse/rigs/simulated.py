@@ -25,7 +25,8 @@ from kindpulse.observers import DeviceObserver
 from kindpulse.service_status import systemd_observers
 from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
 from kindpulse.sim.sources import PPGSource
-from kindpulse.store.db import Store
+from kindpulse.store.db import Store, last_wall
+from kindpulse.store.schema import LOG_NAME
 
 SIM_DATE = dt.date(2026, 1, 5)  # a Monday; the wall clock of a simulation
 SHORT_PRESS_S = 0.2
@@ -116,6 +117,9 @@ def build_sim_rig(
     """
     make_out_dir(out)
     wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
+    previous = last_wall(out / LOG_NAME)
+    while previous is not None and wall_start <= previous:  # a continued log: restart on a later day
+        wall_start += 86400.0
     clock = VirtualClock(wall_start=wall_start)
     observers = (*observers, *systemd_observers(systemd, clock, config.device.timezone_offset_min))
     chip = EmulatedMAX30102(clock=clock, source=source)
@@ -123,8 +127,8 @@ def build_sim_rig(
     bus = EmulatedBus({config.device.sensor_address: chip})
     pins = FakePins(clock)
     display = make_display(config.display.kind if config.display.kind == "emulator" else "dummy")
-    store = Store(out / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
-                  info={"sim": True})
+    store = Store(out / LOG_NAME, clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                  info={"sim": True}, sim=True)
     events: list[dict] = []
 
     def collect(ev: dict) -> None:
