@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from kindpulse.hardware.max30102 import SMBusLike
 from kindpulse.hardware.pins import RPiGpioPins
 from kindpulse.hardware.wait import IntPinWaiter
 from kindpulse.observers import DeviceObserver
+from kindpulse.service_status import systemd_observers
 from kindpulse.store.db import Store, system_clock_synced
 from kindpulse.store.schema import LOG_NAME
 
@@ -48,9 +49,15 @@ def open_i2c_bus(number: int) -> SMBusLike:
 
 def build_real_rig(config: Config, data_dir: Path | None = None,
                    on_event: Callable[[dict], None] | None = None,
-                   observers: Sequence[DeviceObserver] = ()) -> RealRig:
-    """Open the bus, pins, display and log named by the config and wire them to `Device`."""
+                   observers: Sequence[DeviceObserver] = (),
+                   systemd: Mapping[str, str] | None = None) -> RealRig:
+    """Open the bus, pins, display and log named by the config and wire them to `Device`.
+
+    ``systemd``: the process's environment; with a NOTIFY_SOCKET in it the device speaks
+    sd_notify (READY, WATCHDOG, STATUS, STOPPING) from its loop.
+    """
     clock = RealClock()
+    observers = (*observers, *systemd_observers(systemd, clock, config.device.timezone_offset_min))
     rig = RealRig(device=None)  # type: ignore[arg-type]  # set below, once every part is open
     try:
         bus = open_i2c_bus(config.device.i2c_bus)
