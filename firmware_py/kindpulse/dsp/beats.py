@@ -125,9 +125,35 @@ def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, s
 
 
 @kernel
+def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out):  # pragma: no cover - compiled
+    """Make the pending candidate a beat: write it out, update the running rise and interval."""
+    out_idx[n_out] = st[_CAND]
+    out_amp[n_out] = st[_CAND_RISE]
+    # a missed beat: the interval spans about two of the signal's own intervals and a
+    # maximum rising like a pulse was passed over inside it
+    out_miss[n_out] = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
+                       and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
+                       and st[_CAND_MID] >= 0.3 * st[_AWIN])
+    st[_MID] = 0.0
+    if st[_LAST] >= 0.0:
+        dt = st[_CAND] - st[_LAST]
+        if dt < 2.5 * fs:  # running interval: median of the last five
+            iring[int(st[_NIBI]) % iring.shape[0]] = dt
+            st[_NIBI] += 1.0
+            if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
+                st[_IBI] = _median_ring(iring, int(st[_NIBI]))
+    ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
+    st[_NAMP] += 1.0
+    st[_LAST] = st[_CAND]
+    st[_CAND] = -1.0
+    st[_TROUGH] = st[_TROUGH_AFTER]
+    return n_out + 1
+
+
+@kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
             repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise, sring,
-            miss_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
+            miss_frac, strong_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
     The global sample index of local sample i is base + i. Writes the global index of
@@ -154,8 +180,11 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
         st[_GOOD] += 1.0
         # expected interval: autocorrelation of the last acf_w good samples, every acf_hop
         # samples of stream time (not the detected intervals, which a dicrotic wave can corrupt)
-        if st[_GOOD] >= acf_w and g % acf_hop == 0:
-            est, wamp = _acf_interval(ybp, i, acf_w, acf_d, acf_lo, acf_hi, acf_frac, st[_PRIOR],
+        # (from the first acf_corr[3] samples of good signal on, over what there is: the
+        # interval is known within seconds of a finger being placed)
+        if st[_GOOD] >= acf_corr[3] and g % acf_hop == 0:
+            w = min(acf_w, int(st[_GOOD]) // acf_d * acf_d)
+            est, wamp = _acf_interval(ybp, i, w, acf_d, acf_lo, acf_hi, acf_frac, st[_PRIOR],
                                       acf_corr[0], acf_corr[1], acf_corr[2])
             if est > 0.0:
                 st[_PRIOR] = est
@@ -174,27 +203,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
         if st[_CAND] >= 0.0:
             look = max(min(max(look_frac * ibi, 0.15 * fs), look_s * fs), refr)
             if g - st[_CAND] >= look:
-                out_idx[n_out] = st[_CAND]
-                out_amp[n_out] = st[_CAND_RISE]
-                # a missed beat: the interval spans about two of the signal's own intervals
-                # and a maximum rising like a pulse was passed over inside it
-                out_miss[n_out] = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
-                                   and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
-                                   and st[_CAND_MID] >= 0.3 * st[_AWIN])
-                st[_MID] = 0.0
-                n_out += 1
-                if st[_LAST] >= 0.0:
-                    dt = st[_CAND] - st[_LAST]
-                    if dt < 2.5 * fs:  # running interval: median of the last five
-                        iring[int(st[_NIBI]) % iring.shape[0]] = dt
-                        st[_NIBI] += 1.0
-                        if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
-                            st[_IBI] = _median_ring(iring, int(st[_NIBI]))
-                ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
-                st[_NAMP] += 1.0
-                st[_LAST] = st[_CAND]
-                st[_CAND] = -1.0
-                st[_TROUGH] = st[_TROUGH_AFTER]
+                n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
         if v < st[_TROUGH]:
             st[_TROUGH] = v
         if v < st[_TROUGH_AFTER]:
@@ -226,7 +235,18 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 if early and st[_NSEC] >= 3.0:
                     d_typ = _median_ring(sring, int(st[_NSEC]))
                     early = abs(since - d_typ) <= max(0.07 * fs, 0.25 * d_typ)
-                if since >= refr and rise >= thr and better and not early:
+                # a second full pulse while the candidate waits: the heart rate has risen
+                # past the expected interval; confirm the candidate rather than replace it
+                full = early_rise * st[_AWIN]
+                if (st[_CAND] >= 0.0 and j - st[_CAND] >= max(refr_s * fs, strong_frac * ibi)
+                        and st[_CAND_RISE] >= full and left >= full and left >= 0.8 * st[_CAND_RISE]):
+                    n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
+                    since = j - st[_LAST]
+                    rise = y1 - st[_TROUGH]
+                    better = True
+                # a full systolic upstroke is held back only by the short refractory
+                refr_j = max(refr_s * fs, strong_frac * ibi) if rise >= full else refr
+                if since >= refr_j and rise >= thr and better and not early:
                     if st[_CAND] < 0.0:
                         # a new beat's candidate: the last beat's diastolic delay is complete
                         if st[_SEC_T] > 0.0:
@@ -348,7 +368,8 @@ class DetectorParams:
     interval_window_s, interval_hop_s, interval_rate_hz : float
         The expected interval (refractory, look-ahead) is the autocorrelation peak
         (0.3-2 s) of the last ``interval_window_s`` of good detection signal, decimated to
-        at least ``interval_rate_hz``, re-estimated every ``interval_hop_s``.
+        at least ``interval_rate_hz``, re-estimated every ``interval_hop_s``; from
+        ``interval_min_window_s`` of good signal on, over the shorter window there is.
     interval_peak_frac : float
         The first autocorrelation peak reaching this fraction of the highest is taken
         (a regular rhythm correlates as well at two intervals as at one).
@@ -360,6 +381,11 @@ class DetectorParams:
         least ``early_rise_frac`` x the window's beat amplitude (0.7 x 2-98 percentile
         range): a dicrotic wave there rises less than a systolic upstroke. Once the delay of
         the beats' diastolic waves is known (median of the last five), only near it.
+    strong_refractory_frac : float
+        A maximum rising like a systolic upstroke (``early_rise_frac`` x the window's beat
+        amplitude) is held back only within ``max(refractory_s, this x IBI)``, and a second
+        such pulse that long after a pending candidate confirms it: the expected interval
+        lags a rising heart rate, so it must not halve the beat rate.
     missed_frac : float
         An interval longer than this many expected intervals, with a maximum rising at least
         0.3 x the window's beat amplitude passed over inside it, follows a missed beat.
@@ -376,6 +402,7 @@ class DetectorParams:
     refine_span_s: float = 1.5
     timing_fit_s: float = 0.01
     interval_window_s: float = 8.0
+    interval_min_window_s: float = 3.0
     interval_hop_s: float = 1.0
     interval_rate_hz: float = 25.0
     interval_peak_frac: float = 0.75
@@ -384,6 +411,7 @@ class DetectorParams:
     early_phase: float = 0.6
     early_rise_frac: float = 0.8
     missed_frac: float = 1.5
+    strong_refractory_frac: float = 0.4
 
 
 class BeatDetector:
@@ -415,6 +443,7 @@ class BeatDetector:
         self.acf_d = max(1, int(self.fs // self.p.interval_rate_hz))
         self.acf_w = max(8 * self.acf_d, int(round(self.p.interval_window_s * self.fs)))
         self.acf_hop = max(1, int(round(self.p.interval_hop_s * self.fs)))
+        self.acf_min = float(min(self.acf_w, max(8 * self.acf_d, int(round(self.p.interval_min_window_s * self.fs)))))
         self.acf_lo = max(2, int(0.3 * self.fs / self.acf_d))
         self.acf_hi = int(math.ceil(2.0 * self.fs / self.acf_d))
         self.state = np.zeros(_NSTATE)
@@ -537,8 +566,8 @@ class BeatDetector:
         n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
                     self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
-                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE]), p.early_phase,
-                    p.early_rise_frac, self.sring, p.missed_frac, out_i, out_a, out_m)
+                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]), p.early_phase,
+                    p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac, out_i, out_a, out_m)
         self.n_seen += ybp.size
         keep = min(bp.size, max(4, self.acf_w))
         self._ybp = bp[bp.size - keep:].copy()
