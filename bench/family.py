@@ -80,8 +80,8 @@ def main() -> None:
     tools = [t for t in a.tools.split(",") if t]
     held = True if a.held_out else (False if a.tuning else None)
     members = [m for m in family(a.duration, held) if a.match in m.name]
-    print(f"{len(members)} members, {a.duration:g} s each; F1 (0.15 s), IBI MAE (ms), RMSSD of reported NN vs "
-          "true NN (kindpulse), doubled NN, first beat (s)")
+    print(f"{len(members)} members, {a.duration:g} s each; F1 (0.15 s), IBI MAE (ms), RMSSD of reported NN "
+          "vs true NN (kindpulse), doubled NN, first beat (s)")
     head = f"{'member':<34}{'beats':>6}" + "".join(f"{t:>13}" for t in tools)
     print(head + f"{'MAE':>7}{'RMSSD':>8}{'dbl':>5}{'1st':>6}{'FN/FP':>8}")
     agg = {t: [0, 0.0] for t in tools}  # weighted F1

@@ -128,7 +128,8 @@ def true_beats(m: Member) -> tuple[np.ndarray, np.ndarray]:
     else:
         hr = _hr_profile(m)
         # HRV falls with heart rate (RMSSD roughly with RR^2): rmssd_ms is the value at 75 bpm
-        rr = rr_series(m.duration_s + 3.0, hr_bpm=hr, rmssd_ms=lambda t: m.rmssd_ms * min(1.5, (75.0 / hr(t)) ** 2),
+        rr = rr_series(m.duration_s + 3.0, hr_bpm=hr,
+                       rmssd_ms=lambda t: m.rmssd_ms * min(1.5, (75.0 / hr(t)) ** 2),
                        resp_rate_hz=m.resp_per_min / 60.0, seed=m.seed)
         bt = beat_times(rr, t0_s=0.3)
     ect = np.zeros(bt.size, dtype=bool)
@@ -272,7 +273,8 @@ def _draw(rng: np.random.Generator, name: str, fs: float, seed: int, hr: str, co
         hi = min(150.0, lo + 30.0)
     kw = dict(
         rise_frac=float(rng.uniform(0.14, 0.26)), sys_width_s=float(rng.uniform(0.08, 0.16)),
-        runoff=float(rng.uniform(0.15, 0.5)), dia_height=float(rng.choice([0.0, rng.uniform(0.1, 0.6)], p=[0.15, 0.85])),
+        runoff=float(rng.uniform(0.15, 0.5)),
+        dia_height=float(rng.choice([0.0, rng.uniform(0.1, 0.6)], p=[0.15, 0.85])),
         dia_delay_s=float(rng.uniform(0.15, 0.4)), notch=float(rng.uniform(0.0, 1.0)),
         resp_per_min=float(rng.uniform(6, 20)), resp_baseline=float(rng.uniform(0.1, 1.0)),
         resp_am=float(rng.uniform(0.05, 0.3)), rmssd_ms=float(rng.uniform(10, 60)),
@@ -297,7 +299,8 @@ def family(duration_s: float = 180.0, held_out: bool | None = None) -> list[Memb
     """Every (rate x trajectory x condition) combination with seeded random shapes, and a
     held-out set drawn from other seeds (score it, never tune on it)."""
     out = []
-    for k, (fs, hr, cond) in enumerate((f, h, c) for f in RATES for h in TRAJ for c in ("clean", "noise", "motion")):
+    combos = [(f, h, c) for f in RATES for h in TRAJ for c in ("clean", "noise", "motion")]
+    for k, (fs, hr, cond) in enumerate(combos):
         seed = 100 + k
         out.append(_draw(np.random.default_rng(seed), f"{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr, cond,
                          duration_s, False))
@@ -313,8 +316,9 @@ def family(duration_s: float = 180.0, held_out: bool | None = None) -> list[Memb
     for k, (fs, dia, delay, notch) in enumerate([(100.0, 0.5, 0.25, 0.5), (50.0, 0.5, 0.25, 0.3),
                                                  (400.0, 0.5, 0.25, 0.7), (100.0, 0.6, 0.35, 0.2),
                                                  (25.0, 0.3, 0.2, 0.6)]):
-        out.append(Member(f"ecg-dia{dia:g}@{delay:g}-{fs:g}Hz", fs, 500 + k, duration_s, "ecg", dia_height=dia,
-                          dia_delay_s=delay, notch=notch, resp_per_min=15.0, source="ecg", tags=("clean",)))
+        out.append(Member(f"ecg-dia{dia:g}@{delay:g}-{fs:g}Hz", fs, 500 + k, duration_s, "ecg",
+                          dia_height=dia, dia_delay_s=delay, notch=notch, resp_per_min=15.0, source="ecg",
+                          tags=("clean",)))
     if held_out is None:
         return out
     return [m for m in out if m.held_out == held_out]

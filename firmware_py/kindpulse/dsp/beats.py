@@ -62,7 +62,8 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 
 @kernel
-def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, sd_range):  # pragma: no cover - compiled
+def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr,
+                  sd_range):  # pragma: no cover - compiled
     """Beat interval (samples) from the autocorrelation of y[end - w + 1 : end + 1]
     decimated by block means of ``d`` samples, and the 2-98 percentile range of the window.
 
@@ -125,7 +126,8 @@ def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, s
 
 
 @kernel
-def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out):  # pragma: no cover - compiled
+def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
+             n_out):  # pragma: no cover - compiled
     """Make the pending candidate a beat: write it out, update the running rise and interval."""
     out_idx[n_out] = st[_CAND]
     out_amp[n_out] = st[_CAND_RISE]
@@ -134,7 +136,6 @@ def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out):
     out_miss[n_out] = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
                        and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
                        and st[_CAND_MID] >= 0.3 * st[_AWIN])
-    st[_MID] = 0.0
     if st[_LAST] >= 0.0:
         dt = st[_CAND] - st[_LAST]
         if dt < 2.5 * fs:  # running interval: median of the last five
@@ -152,8 +153,8 @@ def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out):
 
 @kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
-            repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise, sring,
-            miss_frac, strong_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
+            repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise,
+            sring, miss_frac, strong_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
     The global sample index of local sample i is base + i. Writes the global index of
@@ -247,14 +248,15 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 # a full systolic upstroke is held back only by the short refractory
                 refr_j = max(refr_s * fs, strong_frac * ibi) if rise >= full else refr
                 if since >= refr_j and rise >= thr and better and not early:
-                    if st[_CAND] < 0.0:
-                        # a new beat's candidate: the last beat's diastolic delay is complete
-                        if st[_SEC_T] > 0.0:
-                            sring[int(st[_NSEC]) % sring.shape[0]] = st[_SEC_T]
-                            st[_NSEC] += 1.0
+                    # a new beat's candidate: the last beat's diastolic delay is complete
+                    if st[_CAND] < 0.0 and st[_SEC_T] > 0.0:
+                        sring[int(st[_NSEC]) % sring.shape[0]] = st[_SEC_T]
+                        st[_NSEC] += 1.0
                     st[_SEC_T] = 0.0
                     st[_SEC_V] = -np.inf
-                    st[_CAND_MID] = st[_MID]
+                    if st[_CAND] < 0.0:
+                        st[_CAND_MID] = st[_MID]
+                    st[_MID] = 0.0
                     st[_CAND] = j
                     st[_CAND_VAL] = y1
                     st[_CAND_RISE] = rise
@@ -267,9 +269,11 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                         if 0.06 * fs <= since_ref <= 0.7 * ibi and y1 > st[_SEC_V]:
                             st[_SEC_T] = since_ref
                             st[_SEC_V] = y1
-                    # a pulse passed over half an interval or more after the last beat
-                    if st[_CAND] < 0.0 and since >= 0.5 * ibi and since < 1e17 and rise > st[_MID]:
-                        st[_MID] = rise
+                    # a pulse passed over half an interval or more after the latest beat
+                    if ref >= 0.0 and j - ref >= 0.5 * ibi:
+                        mid = left if st[_CAND] >= 0.0 else rise
+                        if mid > st[_MID]:
+                            st[_MID] = mid
     return n_out
 
 
@@ -443,7 +447,8 @@ class BeatDetector:
         self.acf_d = max(1, int(self.fs // self.p.interval_rate_hz))
         self.acf_w = max(8 * self.acf_d, int(round(self.p.interval_window_s * self.fs)))
         self.acf_hop = max(1, int(round(self.p.interval_hop_s * self.fs)))
-        self.acf_min = float(min(self.acf_w, max(8 * self.acf_d, int(round(self.p.interval_min_window_s * self.fs)))))
+        min_w = int(round(self.p.interval_min_window_s * self.fs))
+        self.acf_min = float(min(self.acf_w, max(8 * self.acf_d, min_w)))
         self.acf_lo = max(2, int(0.3 * self.fs / self.acf_d))
         self.acf_hi = int(math.ceil(2.0 * self.fs / self.acf_d))
         self.state = np.zeros(_NSTATE)
@@ -566,8 +571,9 @@ class BeatDetector:
         n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
                     self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
-                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]), p.early_phase,
-                    p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac, out_i, out_a, out_m)
+                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]),
+                    p.early_phase, p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac,
+                    out_i, out_a, out_m)
         self.n_seen += ybp.size
         keep = min(bp.size, max(4, self.acf_w))
         self._ybp = bp[bp.size - keep:].copy()
@@ -593,7 +599,8 @@ class BeatDetector:
         Then :meth:`reset`."""
         st = self.state
         if st[_CAND] >= 0.0:
-            miss = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0 and st[_CAND] - st[_LAST] > self.p.missed_frac * st[_PRIOR]
+            miss = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
+                    and st[_CAND] - st[_LAST] > self.p.missed_frac * st[_PRIOR]
                     and st[_CAND_MID] >= 0.3 * st[_AWIN])
             self._pend_idx = np.concatenate([self._pend_idx, [st[_CAND]]])
             self._pend_amp = np.concatenate([self._pend_amp, [st[_CAND_RISE]]])

@@ -146,7 +146,8 @@ class PPGStream:
         if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
             raise ConfigError(f"sample rate must be a positive number of Hz, got {fs!r}")
         if fs < 10.0:
-            raise ConfigError(f"sample rate {fs} Hz is too low to find beats; record at >= 25 Hz (100 Hz best)")
+            raise ConfigError(f"sample rate {fs} Hz is too low to find beats; "
+                              "record at >= 25 Hz (100 Hz best)")
         self.fs = float(fs)
         self.invert = invert
         self.hrv_ok = self.fs >= MIN_HRV_FS
@@ -377,7 +378,8 @@ class PPGStream:
                 start = 0
                 for c in cuts:  # one iteration per unusable stretch, not per beat
                     if c > start:
-                        self._emit(self.nn.push(tu[start:c]) if self.hrv_ok else _beats_only(tu[start:c]), upd)
+                        part = tu[start:c]
+                        self._emit(self.nn.push(part) if self.hrv_ok else _beats_only(part), upd)
                     self._emit(self.nn.gap() if self.hrv_ok else NNBatch.empty(), upd)
                     start = int(c)
                 self._emit(self.nn.push(tu[start:]) if self.hrv_ok else _beats_only(tu[start:]), upd)
