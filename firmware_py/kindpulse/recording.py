@@ -264,3 +264,29 @@ def load_ibi(path: str | Path, *, column: str | None = None) -> np.ndarray:
     if med < 10.0:
         raise InputError(f"intervals in {p} have a median of {med:g}; they look like seconds, give milliseconds")
     return ibi.astype(np.float64)
+
+
+def read_numbers(path: Path, what: str) -> np.ndarray:
+    """A one-number-per-line file (a header line allowed; the first comma-separated cell counts)
+    -> float array. ``what`` names the data in the one-line errors ("PPG", "RR")."""
+    if not path.exists():
+        raise InputError(f"{what} file {path} not found: check the path")
+    values = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path} ({exc})") from None
+    for i, line in enumerate(lines):
+        cell = line.split(",")[0].strip()
+        if not cell:
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            if i == 0:
+                continue  # header
+            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: "
+                             f"{what} files hold one number per line") from None
+    if len(values) < 2:
+        raise InputError(f"{path} holds no {what} values: expected one number per line")
+    return np.asarray(values, dtype=np.float64)

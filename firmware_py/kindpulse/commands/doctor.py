@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kindpulse.clock import Clock, RealClock
+from kindpulse.commands import help_for
+from kindpulse.config import DisplayConfig, PinsConfig, load_config
 from kindpulse.errors import KindpulseError
 from kindpulse.hardware import registers as R
 from kindpulse.hardware.button import Button
@@ -24,9 +26,10 @@ from kindpulse.hardware.motor import Motor
 from kindpulse.hardware.pins import Pins
 from kindpulse.hardware.wait import IntPinWaiter
 
-# Default wiring (BCM numbers, see hardware/README.md); the config file's [pins] win when present
-INT_PIN, BUTTON_PIN, MOTOR_PIN = 4, 17, 18
-OLED_ADDRESS = 0x3C
+# Default wiring: the config's own defaults (BCM numbers, see hardware/README.md); the config
+# file's [pins] and the command line win when present.
+INT_PIN, BUTTON_PIN, MOTOR_PIN = PinsConfig().int_pin, PinsConfig().button_pin, PinsConfig().motor_pin
+OLED_ADDRESS = DisplayConfig().address
 GROUP_FIX = "sudo usermod -aG i2c,gpio $USER, then log in again"
 
 
@@ -264,7 +267,7 @@ def sim_env(bus_number: int = 1, *, int_pin: int | None = INT_PIN, button_pin: i
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("doctor", help="check I2C, sensor, OLED, motor and button; say what to fix")
+    p = subparsers.add_parser("doctor", help=help_for("doctor"))
     p.add_argument("--sim", action="store_true", help="run every check against the emulator")
     p.add_argument("--config", default=None, help="config file for the pins (default /etc/kindpulse/config.toml)")
     p.add_argument("--bus", type=int, default=None, help="I2C bus number (default 1: /dev/i2c-1)")
@@ -277,8 +280,6 @@ def add_parser(subparsers: Any) -> None:
 
 def _configured(args: argparse.Namespace):
     """The config file (or defaults), with the command line's pins and bus on top."""
-    from kindpulse.config import load_config
-
     cfg = load_config(args.config, required=args.config is not None)
     int_pin = None if cfg.pins.int_pin < 0 else cfg.pins.int_pin
     if args.int_pin is not None:

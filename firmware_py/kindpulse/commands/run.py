@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from kindpulse.commands import help_for
 from kindpulse.config import load_config
 from kindpulse.device import Device
 from kindpulse.rigs.real import build_real_rig
@@ -22,7 +23,7 @@ SIM_HORIZON_S = 24 * 3600.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="the daemon on real hardware (--sim: on emulated hardware)")
+    p = sub.add_parser("run", help=help_for("run"))
     p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
     p.add_argument("--sim", action="store_true", help="run on the emulator at real speed")
     p.add_argument("--data-dir", type=Path, help="override device.data_dir")

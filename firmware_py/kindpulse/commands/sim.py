@@ -19,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from kindpulse.commands import help_for
 from kindpulse.commands.args import positive_number
 from kindpulse.config import Config, load_config
 from kindpulse.errors import ConfigError, InputError
+from kindpulse.recording import read_numbers
 from kindpulse.rigs.simulated import SimRig, build_sim_rig, make_out_dir, sim_config
 from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
@@ -43,30 +45,6 @@ class SimResult:
         return self.duration_s / self.wall_s if self.wall_s > 0 else float("inf")
 
 
-def _read_column(path: Path, what: str) -> np.ndarray:
-    """One numeric column (a header line allowed) -> float array."""
-    if not path.exists():
-        raise InputError(f"{what} file {path} not found: check the path")
-    values = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path} ({exc})") from None
-    for i, line in enumerate(lines):
-        cell = line.split(",")[0].strip()
-        if not cell:
-            continue
-        try:
-            values.append(float(cell))
-        except ValueError:
-            if i == 0:
-                continue  # header
-            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: {what} files hold one number per line") from None
-    if len(values) < 2:
-        raise InputError(f"{path} holds no {what} values: expected one number per line")
-    return np.asarray(values, dtype=np.float64)
-
-
 @dataclasses.dataclass
 class SimPlan:
     source: PPGSource
@@ -86,11 +64,11 @@ def plan_from_args(args: argparse.Namespace) -> SimPlan:
     if args.ppg is not None:
         if args.fs is None:
             raise ConfigError("--ppg needs --fs HZ, the sample rate of the recording (e.g. --fs 100)")
-        counts = _read_column(Path(args.ppg), "PPG")
+        counts = read_numbers(Path(args.ppg), "PPG")
         src = RecordedSource(counts, args.fs, t0_s=0.0)
         return SimPlan(src, duration or src.duration_s, presses, {}, Path(args.ppg).stem)
     if args.rr is not None:
-        rr = _read_column(Path(args.rr), "RR")
+        rr = read_numbers(Path(args.rr), "RR")
         if np.any(rr < 200) or np.any(rr > 3000):
             raise InputError(f"{args.rr}: RR values must be in ms (200-3000); seconds? multiply by 1000")
         src = SyntheticSource(rr, t0_s=1.0, seed=0)
@@ -175,7 +153,7 @@ def _hhmm(text: str) -> dt.time:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sim", help="the whole device on emulated hardware")
+    p = sub.add_parser("sim", help=help_for("sim"))
     src = p.add_argument_group("what the finger does (one of)")
     src.add_argument("--scenario", metavar="NAME_OR_FILE",
                      help="bundled: calm-day, stress-episode, exercise, finger-off, demo; or a .toml file")

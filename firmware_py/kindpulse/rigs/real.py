@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kindpulse.clock import RealClock
 from kindpulse.config import Config
 from kindpulse.device import Device
 from kindpulse.errors import KindpulseError
 from kindpulse.hardware.display import make_display
+from kindpulse.hardware.max30102 import SMBusLike
 from kindpulse.hardware.pins import RPiGpioPins
 from kindpulse.hardware.wait import IntPinWaiter
+from kindpulse.observers import DeviceObserver
 from kindpulse.store.db import Store
 
 
@@ -32,7 +33,7 @@ class RealRig:
         self._closers.clear()
 
 
-def open_i2c_bus(number: int) -> Any:
+def open_i2c_bus(number: int) -> SMBusLike:
     """smbus2.SMBus(number), or a one-line error that points at `kindpulse doctor`."""
     try:
         import smbus2
@@ -45,7 +46,8 @@ def open_i2c_bus(number: int) -> Any:
 
 
 def build_real_rig(config: Config, data_dir: Path | None = None,
-                   on_event: Callable[[dict], None] | None = None) -> RealRig:
+                   on_event: Callable[[dict], None] | None = None,
+                   observers: Sequence[DeviceObserver] = ()) -> RealRig:
     """Open the bus, pins, display and log named by the config and wire them to `Device`."""
     clock = RealClock()
     rig = RealRig(device=None)  # type: ignore[arg-type]  # set below, once every part is open
@@ -60,7 +62,7 @@ def build_real_rig(config: Config, data_dir: Path | None = None,
         store = Store(Path(data_dir or config.device.data_dir) / "kindpulse.sqlite", clock,
                       keep_raw_ppg_days=config.device.keep_raw_ppg_days, info={"mode": config.device.mode})
         rig.device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
-                            waiter=waiter, on_event=on_event)
+                            waiter=waiter, on_event=on_event, observers=observers)
     except BaseException:
         rig.close()
         raise
