@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kindpulse.device import STREAM_WARMUP_S
+from kindpulse.pulse import STREAM_WARMUP_S
 from kindpulse.dsp.artifacts import classify_intervals, correct_beats
 from kindpulse.dsp.beats import DetectorParams
 from kindpulse.dsp.pipeline import PPGStream, analyze_ppg
