@@ -163,8 +163,8 @@ def accuracy(minutes: float) -> None:
           f"{rm_nn:.1f} ms over the NN intervals ({int((~nn_mask_reference(bt)).sum())} intervals around "
           f"ectopic or long/short beats left out by NeuroKit2's Kubios method); "
           f"{rm_corr:.1f} ms after kindpulse's streaming correction of the true beats")
-    variants = [("clean 100 Hz", 100.0, {"noise_fraction": 0.0}), ("clean 50 Hz", 50.0, {"noise_fraction": 0.0}),
-                ("noise 100 Hz", 100.0, {}),
+    variants = [("clean 100 Hz", 100.0, {"noise_fraction": 0.0}),
+                ("clean 50 Hz", 50.0, {"noise_fraction": 0.0}), ("noise 100 Hz", 100.0, {}),
                 ("noise+motion 100 Hz", 100.0, {"motion": [m for m in MOTION if m[1] < dur]})]
     print("\nF1: beats within 0.15 s (after removing the median offset). IBI MAE: intervals between")
     print("matched consecutive beats. RMSSD(det): over the detected intervals whose beats matched")

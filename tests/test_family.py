@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kindpulse.pulse import STREAM_WARMUP_S
 from kindpulse.dsp.artifacts import classify_intervals, correct_beats
 from kindpulse.dsp.beats import DetectorParams
 from kindpulse.dsp.pipeline import PPGStream, analyze_ppg
+from kindpulse.pulse import STREAM_WARMUP_S
 from tests.family import FULL, Member, doubled, family, generate, pulse, score, shorter, true_beats
 
 
