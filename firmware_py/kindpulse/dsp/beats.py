@@ -415,7 +415,7 @@ class DetectorParams:
     early_phase: float = 0.6
     early_rise_frac: float = 0.8
     missed_frac: float = 1.5
-    strong_refractory_frac: float = 0.4
+    strong_refractory_frac: float = 0.5
 
 
 class BeatDetector:
