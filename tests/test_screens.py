@@ -29,6 +29,8 @@ TREND = tuple(38.0 + 6.0 * math.sin(i / 6.0) + 0.05 * i for i in range(60))
 SCREENS: dict[str, object] = {
     "idle": S.IdleView(hr_bpm=72, rmssd_ms=38, rmssd_trend_ms=TREND, stress_level=41),
     "idle_no_data": S.IdleView(hr_bpm=None, rmssd_ms=None),
+    "idle_disk_full": S.IdleView(hr_bpm=72, rmssd_ms=38, rmssd_trend_ms=TREND, stress_level=41,
+                                 storage_note=S.STORAGE_NOTES["full"]),
     "calibrating": S.CalibratingView(progress=0.4, hr_bpm=68),
     "place_finger": S.PlaceFingerView(),
     "poor_signal": S.PoorSignalView(motion=False),
@@ -142,6 +144,7 @@ def _state(**changes) -> S.ScreenState:
         session="idle", since_s=0.0, prompt_reason="", break_config=BreakConfig(), result=None,
         baseline=BaselineState(True, 1.0, 30), trigger=TriggerStatus("calm", 30.0, 0.1, 0.2, 1.0, 0.0, None),
         hr_bpm=70.0, rmssd_ms=40.0, rmssd_trend=(39.0, 40.0), snoozed=False, snoozed_until_hhmm="",
+        storage="ok",
     )
     return dataclasses.replace(base, **changes)
 
@@ -186,3 +189,9 @@ def test_screen_state_has_no_defaults() -> None:
     # A state that forgets a field must fail at construction, never show the healthy screen.
     with pytest.raises(TypeError):
         S.ScreenState(now_s=0.0)  # type: ignore[call-arg]
+
+
+def test_a_short_disk_shows_on_the_idle_screen() -> None:
+    assert S.choose_view(_state()).storage_note is None
+    assert S.choose_view(_state(storage="low")).storage_note == ("disk low", "raw paused")
+    assert S.choose_view(_state(storage="full")).storage_note == ("disk full", "see doctor")

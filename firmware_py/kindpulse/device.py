@@ -66,6 +66,7 @@ class Device:
                                measure=self.monitor.measure, desk=dev.mode == "desk")
         self.screen = ScreenPresenter(display, config.display, self.emit, on_frame)
         self._stopping = False
+        store.on_event = self._announce  # the store's own events (clock synced, disk low or full)
         self.emit("start", mode=dev.mode, baseline_ready=self.baseline.ready)
 
     def now(self) -> float:
@@ -74,7 +75,11 @@ class Device:
     def emit(self, type_: str, **data: Any) -> None:
         t = round(self.now(), 3)
         self.store.event(t, type_, data)
-        event = {"t": t, "type": type_, **data}
+        self._announce({"t": t, "type": type_, **data})
+
+    def _announce(self, event: dict) -> None:
+        """An event that is in the log already: to the event sink, the observers and the journal."""
+        type_, data = event["type"], {k: v for k, v in event.items() if k not in ("t", "type")}
         if self._on_event is not None:
             self._on_event(event)
         for observer in self.observers:
@@ -194,5 +199,5 @@ class Device:
             break_config=session.script.config, result=session.result,
             baseline=monitor.baseline_state, trigger=monitor.status,
             hr_bpm=self.pulse.hr_bpm, rmssd_ms=monitor.rmssd_ms, rmssd_trend=monitor.rmssd_trend,
-            snoozed=snoozed, snoozed_until_hhmm=until,
+            snoozed=snoozed, snoozed_until_hhmm=until, storage=self.store.storage,
         )

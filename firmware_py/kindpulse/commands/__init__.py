@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("kindpulse.commands.sim", "the whole device on emulated hardware"),
     "run": ("kindpulse.commands.run", "the daemon on real hardware (--sim: on emulated hardware)"),
     "doctor": ("kindpulse.commands.doctor", "check I2C, sensor, OLED, motor and button; say what to fix"),
+    "export": ("kindpulse.commands.export", "the log as records with a stable identity (jsonl or csv)"),
+    "sync": ("kindpulse.commands.sync", "pull a device's log over SSH into DEST/<device id>/"),
 }
 
 

@@ -13,6 +13,7 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kindpulse.clock import Clock, RealClock
@@ -59,6 +60,7 @@ class DoctorEnv:
     oled_address: int = OLED_ADDRESS
     button_timeout_s: float = 10.0
     user: Callable[[float], None] | None = None  # sim: acts as the person at the device
+    data_dir: Path | None = None  # the log's directory: free space, integrity, who writes it
     say: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
 
 
@@ -215,6 +217,10 @@ def run_checks(env: DoctorEnv) -> list[Check]:
                 if close is not None:
                     close()
     _gpio_checks(env, add)
+    if env.data_dir is not None:
+        from kindpulse.store.health import log_checks
+
+        add(*(Check(c.ok, c.what, c.fix) for c in log_checks(env.data_dir)))
     return results
 
 
@@ -275,6 +281,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--no-int", action="store_true", help="INT is not wired")
     p.add_argument("--button-pin", type=int, default=None, help=f"BCM pin (default {BUTTON_PIN})")
     p.add_argument("--motor-pin", type=int, default=None, help=f"BCM pin (default {MOTOR_PIN})")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="the log's directory (default: device.data_dir of the config; --sim: none)")
     p.set_defaults(run=run)
 
 
@@ -286,7 +294,11 @@ def _configured(args: argparse.Namespace):
         int_pin = args.int_pin
     if args.no_int:
         int_pin = None
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is None and not args.sim:
+        data_dir = Path(cfg.device.data_dir)
     return {
+        "data_dir": data_dir,
         "bus_number": args.bus if args.bus is not None else cfg.device.i2c_bus,
         "int_pin": int_pin,
         "button_pin": args.button_pin if args.button_pin is not None else cfg.pins.button_pin,
@@ -298,7 +310,9 @@ def _configured(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     wiring = _configured(args)
+    data_dir = wiring.pop("data_dir")
     env = sim_env(**wiring) if args.sim else real_env(**wiring)
+    env.data_dir = data_dir
     results = run_checks(env)
     return 0 if all(c.ok for c in results) else 1
 

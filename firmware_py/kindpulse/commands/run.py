@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from kindpulse.config import load_config
 from kindpulse.device import Device
 from kindpulse.rigs.real import build_real_rig
 from kindpulse.rigs.simulated import build_sim_rig, sim_config
+from kindpulse.rigs.warm import load_kernels
 from kindpulse.sim.sources import SyntheticSource
 
 SIM_DEFAULT_DIR = Path("out/run-sim")
@@ -35,9 +37,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
     config = load_config(args.config, required=args.config is not None)
+    load_kernels()  # before the first turn, so before READY=1 (see rigs/warm.py)
     if args.sim:
         return _run_sim(config, args.data_dir or SIM_DEFAULT_DIR)
-    rig = build_real_rig(config, args.data_dir)
+    rig = build_real_rig(config, args.data_dir, systemd=os.environ)  # Type=notify under systemd
     install_sigterm(rig.device)
     try:
         rig.device.run()
@@ -51,7 +54,7 @@ def _run_sim(config, out: Path) -> int:
     """A resting finger on the emulator at real speed until Ctrl-C or SIGTERM."""
     rig = build_sim_rig(SyntheticSource.resting(SIM_HORIZON_S), sim_config(config, {}, out), out,
                         start=dt.datetime.now().time(), on_event=lambda ev: print(json.dumps(ev), flush=True),
-                        use_int=True)
+                        use_int=True, systemd=os.environ)
     install_sigterm(rig.device)
     print(f"kindpulse run --sim: emulated hardware at real speed, log in {out}/kindpulse.sqlite; Ctrl-C stops",
           flush=True)

@@ -28,9 +28,13 @@ from kindpulse.rigs.simulated import SimRig, build_sim_rig, make_out_dir, sim_co
 from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
 from kindpulse.sim.sources import PPGSource, RecordedSource, SyntheticSource
+from kindpulse.store.db import delete_log, log_made_by_sim
+from kindpulse.store.lock import LogLocked, holder
+from kindpulse.store.schema import LOG_NAME
 
-OUTPUTS = ("events.jsonl", "frames.gif", "kindpulse.sqlite", "kindpulse.sqlite-wal", "kindpulse.sqlite-shm",
-           "summary.json")
+# The run's own outputs (replaced by each run); the log, kindpulse.sqlite, continues across runs
+# as a restarted daemon's would, unless --fresh.
+OUTPUTS = ("events.jsonl", "frames.gif", "summary.json")
 
 
 @dataclasses.dataclass
@@ -88,10 +92,14 @@ def simulate(
     speed: float | None = None,
     accept_prompts_after_s: float | None = None,
     on_frame: Callable[[float, Any], None] | None = None,
+    fresh: bool = False,
 ) -> SimResult:
-    """Run the device on emulated hardware; `speed` None = as fast as possible."""
+    """Run the device on emulated hardware; `speed` None = as fast as possible. An existing
+    simulated log in `out` is continued (a new run of the same device), or deleted with `fresh`;
+    a real device's log is never touched."""
     make_out_dir(out)
-    for name in OUTPUTS:  # a fresh run replaces the previous run's outputs, nothing else
+    prepare_log(out / LOG_NAME, fresh)
+    for name in OUTPUTS:  # this run's outputs replace the previous run's
         (out / name).unlink(missing_ok=True)
     events_file = (out / "events.jsonl").open("w", encoding="utf-8")
     rig: SimRig | None = None
@@ -132,6 +140,19 @@ def simulate(
     return result
 
 
+def prepare_log(path: Path, fresh: bool) -> None:
+    """Refuse a log in use and a real device's log; with `fresh`, delete a simulated one."""
+    who = holder(path)
+    if who is not None:
+        raise LogLocked(f"{path.parent} is in use by {who}: stop that process first, or choose another --out")
+    made_by_sim = log_made_by_sim(path)
+    if made_by_sim is False:
+        raise InputError(f"{path.parent} holds a real device's log: kindpulse sim never writes into it; "
+                         "give --out another directory")
+    if fresh and made_by_sim:
+        delete_log(path)
+
+
 # -- CLI -------------------------------------------------------------------------------
 def _speed(text: str) -> float | None:
     if text == "max":
@@ -169,7 +190,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=_hhmm, default=dt.time(9, 0), help="simulated wall clock at the start (HH:MM)")
     p.add_argument("--config", type=Path, help="device config TOML (default: built-in defaults)")
     p.add_argument("--live", action="store_true", help="show the OLED in the terminal")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where events.jsonl, frames.gif and the log go")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where events.jsonl, frames.gif and the log go (a log there is continued)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start a new simulated log in DIR instead of continuing it")
     p.set_defaults(run=run)
 
 
@@ -192,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
 
     result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
-                      accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame)
+                      accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame, fresh=args.fresh)
     print(f"simulated {plan.name}: {result.duration_s / 60:.1f} min in {result.wall_s:.1f} s "
           f"({result.speedup:.0f}x real time)")
     for e in result.events:

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from kindpulse.errors import InputError
 from kindpulse.hardware.display import Display, make_display
 from kindpulse.hardware.wait import IntPinWaiter
 from kindpulse.observers import DeviceObserver
+from kindpulse.service_status import systemd_observers
 from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
 from kindpulse.sim.sources import PPGSource
-from kindpulse.store.db import Store
+from kindpulse.store.db import Store, last_wall
+from kindpulse.store.schema import LOG_NAME
 
 SIM_DATE = dt.date(2026, 1, 5)  # a Monday; the wall clock of a simulation
 SHORT_PRESS_S = 0.2
@@ -106,18 +108,27 @@ def build_sim_rig(
     chip_present: bool = True,
     use_int: bool = False,
     observers: Sequence[DeviceObserver] = (),
+    systemd: Mapping[str, str] | None = None,
 ) -> SimRig:
-    """Wire `Device` to the emulator, fake pins and a dummy display; the log goes to out/."""
+    """Wire `Device` to the emulator, fake pins and a dummy display; the log goes to out/.
+
+    ``systemd``: an environment with NOTIFY_SOCKET (and WATCHDOG_USEC): the device speaks sd_notify
+    on the virtual clock, as `kindpulse run` does under systemd.
+    """
     make_out_dir(out)
     wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
+    previous = last_wall(out / LOG_NAME)
+    while previous is not None and wall_start <= previous:  # a continued log: restart on a later day
+        wall_start += 86400.0
     clock = VirtualClock(wall_start=wall_start)
+    observers = (*observers, *systemd_observers(systemd, clock, config.device.timezone_offset_min))
     chip = EmulatedMAX30102(clock=clock, source=source)
     chip.present = chip_present
     bus = EmulatedBus({config.device.sensor_address: chip})
     pins = FakePins(clock)
     display = make_display(config.display.kind if config.display.kind == "emulator" else "dummy")
-    store = Store(out / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
-                  info={"sim": True})
+    store = Store(out / LOG_NAME, clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                  info={"sim": True}, sim=True)
     events: list[dict] = []
 
     def collect(ev: dict) -> None:

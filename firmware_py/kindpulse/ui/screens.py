@@ -62,6 +62,7 @@ class IdleView:
     rmssd_ms: float | None
     rmssd_trend_ms: tuple[float, ...] = ()  # oldest first, e.g. one per minute
     stress_level: float | None = None  # 0..100 (trigger.stress_level)
+    storage_note: tuple[str, str] | None = None  # two short lines in place of the trend (disk low/full)
 
 
 @dataclass(frozen=True)
@@ -234,12 +235,18 @@ def render_idle(draw: ImageDraw.ImageDraw, view: IdleView) -> None:
     draw.text((62, 0), "HRV", font=small(), fill=ON)
     _right(draw, 127, 0, f"{_num(view.rmssd_ms)} ms", small())
     box = (62, 11, 127, 28)
-    pts = sparkline_points(view.rmssd_trend_ms, box)
+    if view.storage_note is not None:  # monitoring goes on, but someone should free the disk
+        draw.rectangle(box, fill=ON)
+        for i, line in enumerate(view.storage_note):
+            w = _text_w(line, small())
+            draw.text((box[0] + (box[2] - box[0] + 1 - w) // 2, box[1] + 1 + 8 * i), line, font=small(), fill=OFF)
+    else:
+        pts = sparkline_points(view.rmssd_trend_ms, box)
+        if len(pts) > 1:
+            draw.line(pts, fill=ON)
+        elif pts:
+            draw.point(pts[0], fill=ON)
     draw.line((62, 29, 127, 29), fill=ON)  # baseline rule under the trend
-    if len(pts) > 1:
-        draw.line(pts, fill=ON)
-    elif pts:
-        draw.point(pts[0], fill=ON)
     draw.text((0, 36), "stress", font=body(), fill=ON)
     _right(draw, 127, 36, stress_band(view.stress_level), body())
     _gauge(draw, (0, 52, 127, 61), view.stress_level)
@@ -380,6 +387,13 @@ def render(view: object) -> Image.Image:
     return img
 
 
+# What the idle screen says when the log's disk runs short (store.db.Store.storage).
+STORAGE_NOTES: dict[str, tuple[str, str]] = {
+    "low": ("disk low", "raw paused"),
+    "full": ("disk full", "see doctor"),
+}
+
+
 def choose_view(state: ScreenState) -> object:
     """Which screen to show (pure). Priority: sensor fault > the session (prompt, break,
     result) > no finger > snoozed > calibrating > too active > poor signal > idle."""
@@ -410,4 +424,5 @@ def choose_view(state: ScreenState) -> object:
         return TooActiveView(hr)
     if not state.usable or trigger == POOR_SIGNAL:
         return PoorSignalView(motion=state.motion)
-    return IdleView(hr, state.rmssd_ms, state.rmssd_trend, state.trigger.level)
+    return IdleView(hr, state.rmssd_ms, state.rmssd_trend, state.trigger.level,
+                    storage_note=STORAGE_NOTES.get(state.storage))

@@ -35,3 +35,4 @@ class ScreenState:
     rmssd_trend: tuple[float, ...]  # oldest first
     snoozed: bool
     snoozed_until_hhmm: str  # local time the prompts resume; "" when not snoozed
+    storage: str  # the log's disk: "ok", "low" (raw PPG paused) or "full" (rows wait in memory)
