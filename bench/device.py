@@ -113,8 +113,9 @@ def child_first_beat(tmp: str, spawned: float, speed: float | None) -> dict:
 def _child(args: list[str]) -> dict:
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -135,7 +136,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             plan = SimPlan(sc.source(), sc.duration_s, [], sc.config, name, sc)
             r = simulate(plan, sim_config(Config(), sc.config, Path(tmp)), Path(tmp))
-        print(f"   {name:<15} {sc.duration_s / 3600:5.2f} h in {r.wall_s:6.1f} s  = {r.speedup:6.0f}x real time")
+        print(
+            f"   {name:<15} {sc.duration_s / 3600:5.2f} h in {r.wall_s:6.1f} s  = {r.speedup:6.0f}x real time"
+        )
 
     hours = 1.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,8 +150,11 @@ def main() -> None:
     print(f"   device + emulator {dev['cpu_s']:.2f} s, emulator alone {emu['cpu_s']:.2f} s"
           f" -> device {per_h:.2f} s CPU per hour = {100 * per_h / 3600:.3f} % of one core")
     print("\n3. peak memory (max RSS)")
-    print(f"   numba + cached kernels only: {ker['rss_mb']:.1f} MB; device running {hours:g} h: {dev['rss_mb']:.1f} MB"
-          f" -> ratio {dev['rss_mb'] / ker['rss_mb']:.2f} (target <= 1.25)")
+    print(
+        f"   numba + cached kernels only: {ker['rss_mb']:.1f} MB;"
+        f" device running {hours:g} h: {dev['rss_mb']:.1f} MB"
+        f" -> ratio {dev['rss_mb'] / ker['rss_mb']:.2f} (target <= 1.25)"
+    )
     print("\n4. start to first beat (warm numba cache)")
     with tempfile.TemporaryDirectory() as tmp:
         fast = _child(["first-beat", tmp, repr(time.time()), "max"])

@@ -10,7 +10,14 @@ import pytest
 from kindpulse.errors import ConfigError
 from kindpulse.stress.baseline import PARAMS, Baseline, BaselineConfig
 
-CALM = {"mean_nn_ms": 900.0, "rmssd_ms": 40.0, "sd1_ms": 28.0, "hr_bpm": 66.7, "stress_index": 10.0, "sd2_ms": 60.0}
+CALM = {
+    "mean_nn_ms": 900.0,
+    "rmssd_ms": 40.0,
+    "sd1_ms": 28.0,
+    "hr_bpm": 66.7,
+    "stress_index": 10.0,
+    "sd2_ms": 60.0,
+}
 
 
 def noisy(rng: np.random.Generator, base: dict[str, float] = CALM, rel: float = 0.08) -> dict[str, float]:

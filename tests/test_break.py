@@ -112,7 +112,9 @@ def test_haptic_validation_and_scaling() -> None:
 def test_break_script_binds_its_config() -> None:
     from kindpulse.ui.break_script import BreakScript
 
-    cfg = BreakConfig(inhale_s=5, exhale_s=5, arrive_s=20, notice_s=20, common_s=20, kindness_s=20, close_s=20)
+    cfg = BreakConfig(
+        inhale_s=5, exhale_s=5, arrive_s=20, notice_s=20, common_s=20, kindness_s=20, close_s=20
+    )
     s = BreakScript(cfg)
     assert s.duration_s == 100 and s.cue_times_s == tuple(range(0, 100, 10))
     assert s.pacer(6.0) == pacer(6.0, cfg) == ("out", 0.2)

@@ -83,7 +83,9 @@ def test_chunked_equals_one_block(cuts):
     np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
-@pytest.mark.parametrize("lo,hi,fs", [(0.5, 60.0, 100.0), (0.0, 8.0, 100.0), (8.0, 0.5, 100.0), (0.5, 8.0, -1.0)])
+@pytest.mark.parametrize(
+    "lo,hi,fs", [(0.5, 60.0, 100.0), (0.0, 8.0, 100.0), (8.0, 0.5, 100.0), (0.5, 8.0, -1.0)]
+)
 def test_bad_band_is_a_config_error(lo, hi, fs):
     with pytest.raises(ConfigError):
         butter_bandpass_sos(lo, hi, fs)

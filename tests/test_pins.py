@@ -82,7 +82,9 @@ def test_button_held_at_start_up_is_not_a_press():
     pins.setup_input(BTN)
     pins.press(BTN)
     events = []
-    btn = Button(pins, BTN, clock, on_short=lambda: events.append("short"), on_long=lambda: events.append("long"))
+    btn = Button(
+        pins, BTN, clock, on_short=lambda: events.append("short"), on_long=lambda: events.append("long")
+    )
     run(clock, btn, 2.0)
     pins.release(BTN)
     run(clock, btn, 0.1)

@@ -14,7 +14,9 @@ def test_rr_series_hits_heart_rate_and_rmssd():
 
 
 def test_rr_series_follows_a_profile():
-    rr = rr_series(600, hr_bpm=lambda t: 70 if t < 300 else 82, rmssd_ms=lambda t: 40 if t < 300 else 22, seed=2)
+    rr = rr_series(
+        600, hr_bpm=lambda t: 70 if t < 300 else 82, rmssd_ms=lambda t: 40 if t < 300 else 22, seed=2
+    )
     bt = beat_times(rr, t0_s=0.0)
     split = np.searchsorted(bt, 300)
     assert 60000 / rr[: split - 1].mean() == pytest.approx(70, abs=1.5)

@@ -36,7 +36,14 @@ from kindpulse.stress.trigger import (
 
 GOOD = SignalQuality()
 NOON = dt.time(12, 0)
-BASE = {"mean_nn_ms": 900.0, "rmssd_ms": 40.0, "sd1_ms": 28.0, "hr_bpm": 66.7, "stress_index": 10.0, "sd2_ms": 60.0}
+BASE = {
+    "mean_nn_ms": 900.0,
+    "rmssd_ms": 40.0,
+    "sd1_ms": 28.0,
+    "hr_bpm": 66.7,
+    "stress_index": 10.0,
+    "sd2_ms": 60.0,
+}
 
 
 def ready_baseline() -> Baseline:
@@ -57,7 +64,9 @@ def snap(t: float, pns: float, sns: float, hr_rise: float = 10.0) -> HrvSnapshot
 def direct(config: TriggerConfig | None = None) -> StressTrigger:
     """A trigger whose PNS/SNS are read straight from the snapshot (rule tests;
     no entry credit unless asked, so the sustain arithmetic reads plainly)."""
-    return StressTrigger(config or TriggerConfig(entry_credit_s=0.0), ready_baseline(), scorer=lambda m: (m["pns"], m["sns"]))
+    return StressTrigger(
+        config or TriggerConfig(entry_credit_s=0.0), ready_baseline(), scorer=lambda m: (m["pns"], m["sns"])
+    )
 
 
 def run(
@@ -162,7 +171,15 @@ def test_snooze_blocks_for_its_duration() -> None:
 
 @pytest.mark.parametrize(
     ("hhmm", "quiet"),
-    [("21:59", False), ("22:00", True), ("23:59", True), ("00:00", True), ("06:59", True), ("07:00", False), ("12:00", False)],
+    [
+        ("21:59", False),
+        ("22:00", True),
+        ("23:59", True),
+        ("00:00", True),
+        ("06:59", True),
+        ("07:00", False),
+        ("12:00", False),
+    ],
 )
 def test_quiet_hours_wrap_midnight(hhmm: str, quiet: bool) -> None:
     h, m = map(int, hhmm.split(":"))
@@ -174,7 +191,11 @@ def test_quiet_hours_block_prompts_and_accept_seconds_of_day() -> None:
     assert run(trig, [(600, -2.5, 2.5)], wall=dt.time(23, 30)) == []
     assert trig.status.blocked_by == QUIET_HOURS
     assert run(direct(), [(600, -2.5, 2.5)], wall=3 * 3600.0) == []
-    assert run(direct(TriggerConfig(quiet_start_hhmm="00:00", quiet_end_hhmm="00:00", entry_credit_s=0.0)), [(600, -2.5, 2.5)], wall=3 * 3600.0)
+    assert run(
+        direct(TriggerConfig(quiet_start_hhmm="00:00", quiet_end_hhmm="00:00", entry_credit_s=0.0)),
+        [(600, -2.5, 2.5)],
+        wall=3 * 3600.0,
+    )
 
 
 def test_activity_with_motion_is_not_stress() -> None:
@@ -291,7 +312,11 @@ def nn_stream(
     out_t, out_nn = [], []
     for i in range(n):
         rsa = 28.0 * np.sin(2 * np.pi * 0.25 * t)
-        nn = mean_ms + hrv_scale * (rsa + 15.0 * drift[i] + 12.0 * rng.standard_normal()) + 4.0 * rng.standard_normal()
+        nn = (
+            mean_ms
+            + hrv_scale * (rsa + 15.0 * drift[i] + 12.0 * rng.standard_normal())
+            + 4.0 * rng.standard_normal()
+        )
         t += nn / 1000.0
         if t > t0 + duration_s:
             break
@@ -365,7 +390,12 @@ def test_calm_day_with_noise_and_motion_never_prompts() -> None:
 
 
 def test_exercise_with_motion_does_not_prompt() -> None:
-    segs = [(1800.0, 65.0, 1.0, 0.0), (900.0, 120.0, 0.3, 0.6), (300.0, 95.0, 0.5, 0.0), (600.0, 72.0, 0.8, 0.0)]
+    segs = [
+        (1800.0, 65.0, 1.0, 0.0),
+        (900.0, 120.0, 0.3, 0.6),
+        (300.0, 95.0, 0.5, 0.0),
+        (600.0, 72.0, 0.8, 0.0),
+    ]
     prompts, states, _ = simulate(segs, seed=31)
     assert prompts == []
     assert states.count(TOO_ACTIVE) * 5 >= 900  # the workout and its cooldown were seen as activity

@@ -28,7 +28,8 @@ CHECKIN = "checkin"  # desk mode's periodic check-in
 AFTER_BREAK_S = 60.0
 
 Emit = Callable[..., None]
-Measure = Callable[[float], tuple[float | None, float | None]]  # now_s -> (hr_bpm, rmssd_ms) over the last 60 s
+# now_s -> (hr_bpm, rmssd_ms) over the last 60 s
+Measure = Callable[[float], tuple[float | None, float | None]]
 Play = Callable[[tuple], None]
 
 

@@ -27,7 +27,9 @@ class SignalState:
     _bad_since: float | None = None
     _good_since: float | None = None
 
-    def update(self, now: float, *, present: bool, usable: bool, motion: bool) -> list[tuple[str, dict[str, Any]]]:
+    def update(
+        self, now: float, *, present: bool, usable: bool, motion: bool
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Feed one chunk's quality; returns [(event type, data)] for signal_ok / signal_lost."""
         events: list[tuple[str, dict[str, Any]]] = []
         self.motion = motion

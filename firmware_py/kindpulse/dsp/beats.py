@@ -46,8 +46,8 @@ __all__ = ["BeatDetector", "DetectorParams"]
 
 # layout of the float64 state vector passed to the detection kernel
 (_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI, _PRIOR,
- _GOOD, _AWIN) = range(13)
-_NSTATE = 13
+ _GOOD, _AWIN, _SEC_T, _SEC_V, _NSEC, _MID, _CAND_MID) = range(18)
+_NSTATE = 18
 _NRING = 5
 _SD_RANGE = 2.8  # beat amplitude / SD of a window of finger PPG (2.83 for a sine)
 
@@ -62,7 +62,8 @@ def _median_ring(ring, n):  # pragma: no cover - compiled
 
 
 @kernel
-def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, sd_range):  # pragma: no cover - compiled
+def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr,
+                  sd_range):  # pragma: no cover - compiled
     """Beat interval (samples) from the autocorrelation of y[end - w + 1 : end + 1]
     decimated by block means of ``d`` samples, and the 2-98 percentile range of the window.
 
@@ -125,13 +126,41 @@ def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr, s
 
 
 @kernel
+def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
+             n_out):  # pragma: no cover - compiled
+    """Make the pending candidate a beat: write it out, update the running rise and interval."""
+    out_idx[n_out] = st[_CAND]
+    out_amp[n_out] = st[_CAND_RISE]
+    # a missed beat: the interval spans about two of the signal's own intervals and a
+    # maximum rising like a pulse was passed over inside it
+    out_miss[n_out] = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
+                       and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
+                       and st[_CAND_MID] >= 0.3 * st[_AWIN])
+    if st[_LAST] >= 0.0:
+        dt = st[_CAND] - st[_LAST]
+        if dt < 2.5 * fs:  # running interval: median of the last five
+            iring[int(st[_NIBI]) % iring.shape[0]] = dt
+            st[_NIBI] += 1.0
+            if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
+                st[_IBI] = _median_ring(iring, int(st[_NIBI]))
+    ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
+    st[_NAMP] += 1.0
+    st[_LAST] = st[_CAND]
+    st[_CAND] = -1.0
+    st[_TROUGH] = st[_TROUGH_AFTER]
+    return n_out + 1
+
+
+@kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
-            repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise, out_idx,
-            out_amp):  # pragma: no cover - compiled
+            repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise,
+            sring, miss_frac, strong_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed).
 
     The global sample index of local sample i is base + i. Writes the global index of
-    each accepted beat's band-pass maximum to out_idx and its rise to out_amp; returns
+    each accepted beat's band-pass maximum to out_idx, its rise to out_amp and to
+    out_miss whether a beat was missed before it (the interval is longer than
+    ``miss_frac`` x the signal's interval and a pulse-like maximum lies inside); returns
     how many.
     """
     n_out = 0
@@ -145,12 +174,18 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             st[_TROUGH] = np.inf
             st[_TROUGH_AFTER] = np.inf
             st[_GOOD] = 0.0
+            st[_SEC_T] = 0.0
+            st[_SEC_V] = -np.inf
+            st[_MID] = 0.0
             continue
         st[_GOOD] += 1.0
         # expected interval: autocorrelation of the last acf_w good samples, every acf_hop
         # samples of stream time (not the detected intervals, which a dicrotic wave can corrupt)
-        if st[_GOOD] >= acf_w and g % acf_hop == 0:
-            est, wamp = _acf_interval(ybp, i, acf_w, acf_d, acf_lo, acf_hi, acf_frac, st[_PRIOR],
+        # (from the first acf_corr[3] samples of good signal on, over what there is: the
+        # interval is known within seconds of a finger being placed)
+        if st[_GOOD] >= acf_corr[3] and g % acf_hop == 0:
+            w = min(acf_w, int(st[_GOOD]) // acf_d * acf_d)
+            est, wamp = _acf_interval(ybp, i, w, acf_d, acf_lo, acf_hi, acf_frac, st[_PRIOR],
                                       acf_corr[0], acf_corr[1], acf_corr[2])
             if est > 0.0:
                 st[_PRIOR] = est
@@ -160,25 +195,16 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             ibi = st[_IBI]
         if ibi <= 0.0:
             ibi = fs  # 60 bpm until we know better
-        # confirm a pending candidate once the look-ahead has passed without a higher maximum
+        refr = refr_s * fs
+        if st[_PRIOR] > 0.0 or st[_IBI] > 0.0:
+            refr = max(refr, refr_frac * ibi)
+        # confirm a pending candidate once the look-ahead has passed without a higher maximum;
+        # the look-ahead covers the refractory period, so a systolic peak that follows a
+        # wrongly taken diastolic wave replaces it instead of being blocked (in-phase lock)
         if st[_CAND] >= 0.0:
-            look = min(max(look_frac * ibi, 0.15 * fs), look_s * fs)
+            look = max(min(max(look_frac * ibi, 0.15 * fs), look_s * fs), refr)
             if g - st[_CAND] >= look:
-                out_idx[n_out] = st[_CAND]
-                out_amp[n_out] = st[_CAND_RISE]
-                n_out += 1
-                if st[_LAST] >= 0.0:
-                    dt = st[_CAND] - st[_LAST]
-                    if dt < 2.5 * fs:  # running interval: median of the last five
-                        iring[int(st[_NIBI]) % iring.shape[0]] = dt
-                        st[_NIBI] += 1.0
-                        if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
-                            st[_IBI] = _median_ring(iring, int(st[_NIBI]))
-                ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
-                st[_NAMP] += 1.0
-                st[_LAST] = st[_CAND]
-                st[_CAND] = -1.0
-                st[_TROUGH] = st[_TROUGH_AFTER]
+                n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
         if v < st[_TROUGH]:
             st[_TROUGH] = v
         if v < st[_TROUGH_AFTER]:
@@ -189,9 +215,6 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             if ybp[i - 2] < y1 and y1 >= v:
                 j = g - 1
                 since = j - st[_LAST] if st[_LAST] >= 0.0 else 1e18
-                refr = refr_s * fs
-                if st[_PRIOR] > 0.0 or st[_IBI] > 0.0:
-                    refr = max(refr, refr_frac * ibi)
                 amp = _median_ring(ring, int(st[_NAMP])) if st[_NAMP] > 0 else st[_AMP0]
                 thr = thr_frac * amp
                 if since > 2.0 * ibi:
@@ -205,22 +228,62 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 left = y1 - st[_TROUGH_AFTER]
                 better = st[_CAND] < 0.0 or (y1 > st[_CAND_VAL] and left >= thr
                                              and left >= repl_frac * st[_CAND_RISE])
-                # early (a dicrotic wave's place): only a rise like a systolic one's
+                # early (a dicrotic wave's place): only a rise like a systolic one's. Where the
+                # beats' diastolic waves are known to lie (the median delay of the highest other
+                # maximum after each beat), that holds only near that delay, so a premature
+                # beat elsewhere in the early part is still taken
                 early = since < early_phase * ibi and rise < early_rise * st[_AWIN]
-                if since >= refr and rise >= thr and better and not early:
+                if early and st[_NSEC] >= 3.0:
+                    d_typ = _median_ring(sring, int(st[_NSEC]))
+                    early = abs(since - d_typ) <= max(0.07 * fs, 0.25 * d_typ)
+                # a second full pulse while the candidate waits: the heart rate has risen
+                # past the expected interval; confirm the candidate rather than replace it
+                full = early_rise * st[_AWIN]
+                if (st[_CAND] >= 0.0 and j - st[_CAND] >= max(refr_s * fs, strong_frac * ibi)
+                        and st[_CAND_RISE] >= full and left >= full and left >= 0.8 * st[_CAND_RISE]):
+                    n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
+                    since = j - st[_LAST]
+                    rise = y1 - st[_TROUGH]
+                    better = True
+                # a full systolic upstroke is held back only by the short refractory
+                refr_j = max(refr_s * fs, strong_frac * ibi) if rise >= full else refr
+                if since >= refr_j and rise >= thr and better and not early:
+                    # a new beat's candidate: the last beat's diastolic delay is complete
+                    if st[_CAND] < 0.0 and st[_SEC_T] > 0.0:
+                        sring[int(st[_NSEC]) % sring.shape[0]] = st[_SEC_T]
+                        st[_NSEC] += 1.0
+                    st[_SEC_T] = 0.0
+                    st[_SEC_V] = -np.inf
+                    if st[_CAND] < 0.0:
+                        st[_CAND_MID] = st[_MID]
+                    st[_MID] = 0.0
                     st[_CAND] = j
                     st[_CAND_VAL] = y1
                     st[_CAND_RISE] = rise
                     st[_TROUGH_AFTER] = v
+                else:
+                    # the highest other maximum after the latest beat (its diastolic wave)
+                    ref = st[_CAND] if st[_CAND] >= 0.0 else st[_LAST]
+                    if ref >= 0.0:
+                        since_ref = j - ref
+                        if 0.06 * fs <= since_ref <= 0.7 * ibi and y1 > st[_SEC_V]:
+                            st[_SEC_T] = since_ref
+                            st[_SEC_V] = y1
+                    # a pulse passed over half an interval or more after the latest beat
+                    if ref >= 0.0 and j - ref >= 0.5 * ibi:
+                        mid = left if st[_CAND] >= 0.0 else rise
+                        if mid > st[_MID]:
+                            st[_MID] = mid
     return n_out
 
 
 @kernel
-def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, out_t):  # pragma: no cover - compiled
+def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, kfit, out_t):  # pragma: no cover - compiled
     """Zero-phase peak time of each candidate: backward pass of ``sos`` over the causal
     output ``ys`` from cand + span (or the sample before the next bad one) down to
-    cand - search_lo, then argmax in [cand - search_lo, cand + search_hi] and a
-    three-point parabola.
+    cand - search_lo, then argmax in [cand - search_lo, cand + search_hi] and the vertex
+    of a least-squares parabola through the 2 x kfit + 1 samples around it (kfit = 1: the
+    three-point parabola; more points average sensor noise on a flat systolic top).
 
     ``ys[q]`` is global sample base + q. Times are written in samples (global)."""
     n_sec = sos.shape[0]
@@ -228,8 +291,8 @@ def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, out_t):  # pra
     z = np.empty((n_sec, 2))
     for c in range(cand.shape[0]):
         j = int(cand[c]) - base
-        end = j + span
-        for q in range(j + search_hi + 2, j + span + 1):
+        end = min(j + span, ys.shape[0] - 1)  # shorter at the end of a recording
+        for q in range(j + search_hi + 2, end + 1):
             if bad[q]:
                 end = q - 1
                 break
@@ -257,14 +320,26 @@ def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, out_t):  # pra
             if buf[q] > buf[best]:
                 best = q
         d = 0.0
-        if qa < best < qb:
-            a = buf[best + 1]  # earlier sample
-            b = buf[best]
-            cc = buf[best - 1]  # later sample
-            den = a - 2.0 * b + cc
-            if den < 0.0:
-                d = 0.5 * (a - cc) / den
-                d = min(0.5, max(-0.5, d))
+        k = min(kfit, best - qa, qb - best)
+        if k >= 1:
+            # x = +1 is the earlier sample (buf runs backwards in time)
+            sxy = 0.0
+            sx2 = 0.0
+            for q in range(-k, k + 1):
+                sxy += q * buf[best + q]
+                sx2 += q * q
+            m2 = sx2 / (2 * k + 1)
+            sa = 0.0
+            sa2 = 0.0
+            for q in range(-k, k + 1):
+                w = q * q - m2
+                sa += w * buf[best + q]
+                sa2 += w * w
+            a2 = sa / sa2
+            b1 = sxy / sx2
+            if a2 < 0.0:
+                d = b1 / (2.0 * a2)  # minus the vertex: buf index +1 is one sample earlier
+                d = min(0.5 * k, max(-0.5 * k, d))
         out_t[c] = base + end - best + d
 
 
@@ -291,10 +366,14 @@ class DetectorParams:
     refine_span_s : float
         Length of the local backward (zero-phase) pass after each candidate; also the
         latency of a beat.
+    timing_fit_s : float
+        Half-width of the least-squares parabola fitted to the top of the timing copy
+        (at least one sample each side).
     interval_window_s, interval_hop_s, interval_rate_hz : float
         The expected interval (refractory, look-ahead) is the autocorrelation peak
         (0.3-2 s) of the last ``interval_window_s`` of good detection signal, decimated to
-        at least ``interval_rate_hz``, re-estimated every ``interval_hop_s``.
+        at least ``interval_rate_hz``, re-estimated every ``interval_hop_s``; from
+        ``interval_min_window_s`` of good signal on, over the shorter window there is.
     interval_peak_frac : float
         The first autocorrelation peak reaching this fraction of the highest is taken
         (a regular rhythm correlates as well at two intervals as at one).
@@ -304,7 +383,16 @@ class DetectorParams:
     early_phase, early_rise_frac : float
         A candidate within ``early_phase`` x interval after the last beat must rise at
         least ``early_rise_frac`` x the window's beat amplitude (0.7 x 2-98 percentile
-        range): a dicrotic wave there rises less than a systolic upstroke.
+        range): a dicrotic wave there rises less than a systolic upstroke. Once the delay of
+        the beats' diastolic waves is known (median of the last five), only near it.
+    strong_refractory_frac : float
+        A maximum rising like a systolic upstroke (``early_rise_frac`` x the window's beat
+        amplitude) is held back only within ``max(refractory_s, this x IBI)``, and a second
+        such pulse that long after a pending candidate confirms it: the expected interval
+        lags a rising heart rate, so it must not halve the beat rate.
+    missed_frac : float
+        An interval longer than this many expected intervals, with a maximum rising at least
+        0.3 x the window's beat amplitude passed over inside it, follows a missed beat.
     """
 
     thr_frac: float = 0.35
@@ -316,7 +404,9 @@ class DetectorParams:
     timing_low_hz: float = 0.7
     timing_high_hz: float = 5.0
     refine_span_s: float = 1.5
+    timing_fit_s: float = 0.01
     interval_window_s: float = 8.0
+    interval_min_window_s: float = 3.0
     interval_hop_s: float = 1.0
     interval_rate_hz: float = 25.0
     interval_peak_frac: float = 0.75
@@ -324,6 +414,8 @@ class DetectorParams:
     interval_jump_corr: float = 0.5
     early_phase: float = 0.6
     early_rise_frac: float = 0.8
+    missed_frac: float = 1.5
+    strong_refractory_frac: float = 0.5
 
 
 class BeatDetector:
@@ -351,14 +443,18 @@ class BeatDetector:
         self.span = max(4, int(round(self.p.refine_span_s * self.fs)))
         self.search_lo = max(2, int(round(0.15 * self.fs)))
         self.search_hi = max(2, int(round(0.1 * self.fs)))
+        self.kfit = max(1, int(round(self.p.timing_fit_s * self.fs)))
         self.acf_d = max(1, int(self.fs // self.p.interval_rate_hz))
         self.acf_w = max(8 * self.acf_d, int(round(self.p.interval_window_s * self.fs)))
         self.acf_hop = max(1, int(round(self.p.interval_hop_s * self.fs)))
+        min_w = int(round(self.p.interval_min_window_s * self.fs))
+        self.acf_min = float(min(self.acf_w, max(8 * self.acf_d, min_w)))
         self.acf_lo = max(2, int(0.3 * self.fs / self.acf_d))
         self.acf_hi = int(math.ceil(2.0 * self.fs / self.acf_d))
         self.state = np.zeros(_NSTATE)
         self.ring = np.zeros(_NRING)
         self.iring = np.zeros(_NRING)
+        self.sring = np.zeros(_NRING)  # delays (samples) of the diastolic waves of the last beats
         self._ibi0 = 0.0
         self._prior0 = 0.0
         self.n_seen = 0
@@ -369,6 +465,8 @@ class BeatDetector:
         self._ys_base = 0
         self._pend_idx = np.zeros(0)
         self._pend_amp = np.zeros(0)
+        self._pend_miss = np.zeros(0, dtype=bool)
+        self._dropped_last = False
         self._amp0 = 0.0
         self.reset()
 
@@ -393,6 +491,8 @@ class BeatDetector:
         st[_PRIOR] = self._prior0
         self.ring[:] = 0.0
         self.iring[:] = 0.0
+        self.sring[:] = 0.0
+        st[_SEC_V] = -np.inf
         self.timing.reset()
         self._ybp = np.zeros(0)
         self._bp_base = self.n_seen
@@ -401,6 +501,8 @@ class BeatDetector:
         self._ys_base = self.n_seen
         self._pend_idx = np.zeros(0)
         self._pend_amp = np.zeros(0)
+        self._pend_miss = np.zeros(0, dtype=bool)
+        self._dropped_last = False
 
     def set_amplitude(self, amp0: float) -> None:
         """Beat amplitude (rise, band-passed units) assumed before the first beat."""
@@ -434,8 +536,9 @@ class BeatDetector:
         self.reset()
 
     # -- processing ---------------------------------------------------------
-    def process(self, ybp: np.ndarray, x: np.ndarray, bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Feed aligned chunks; return (beat times in samples, beat rises) now final.
+    def process(self, ybp: np.ndarray, x: np.ndarray,
+                bad: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feed aligned chunks; return the beats now final.
 
         Parameters
         ----------
@@ -445,6 +548,13 @@ class BeatDetector:
             Raw chunk, same polarity and length (timing copy is filtered here).
         bad : ndarray of bool, optional
             Samples of an unusable stretch: no beat there, none bridging it.
+
+        Returns
+        -------
+        t_samples, rises, missed_before : ndarray
+            Beat times in samples from the stream start (refined below one sample), their
+            rises (band-passed units), and whether a beat was missed just before each one
+            (its interval must not become an NN interval).
         """
         ybp = np.ascontiguousarray(ybp, dtype=np.float64).ravel()
         ys_new = self.timing.process(x)
@@ -457,27 +567,50 @@ class BeatDetector:
         cap = ybp.size // 2 + 2
         out_i = np.empty(cap)
         out_a = np.empty(cap)
+        out_m = np.zeros(cap, dtype=np.bool_)
         n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
                     p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
                     self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
-                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE]), p.early_phase, p.early_rise_frac, out_i, out_a)
+                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]),
+                    p.early_phase, p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac,
+                    out_i, out_a, out_m)
         self.n_seen += ybp.size
         keep = min(bp.size, max(4, self.acf_w))
         self._ybp = bp[bp.size - keep:].copy()
         self._bp_base = self.n_seen - keep
         self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
         self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
+        self._pend_miss = np.concatenate([self._pend_miss, out_m[:n]])
         ys = np.concatenate([self._ys, ys_new])
         ysbad = np.concatenate([self._ysbad, mask[start:]])
         ready = (self._pend_idx + self.span) < self.n_seen
         # candidates too close to the start of the timing buffer cannot be refined
         ok = (self._pend_idx - self.search_lo - 1) >= self._ys_base
-        self._pend_idx, self._pend_amp, t, a = self._release(ys, ysbad, ready, ok)
+        out = self._release(ys, ysbad, ready, ok)
         keep = min(ys.size, self.span + self.search_lo + int(p.lookahead_s * self.fs) + 8)
         self._ys_base = self.n_seen - keep
         self._ys = ys[ys.size - keep:].copy()
         self._ysbad = ysbad[ysbad.size - keep:].copy()
-        return t, a
+        return out
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """End of the signal: confirm the pending candidate and return every pending beat
+        (as :meth:`process`), timed on the samples there are (a shorter backward pass).
+        Then :meth:`reset`."""
+        st = self.state
+        if st[_CAND] >= 0.0:
+            miss = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
+                    and st[_CAND] - st[_LAST] > self.p.missed_frac * st[_PRIOR]
+                    and st[_CAND_MID] >= 0.3 * st[_AWIN])
+            self._pend_idx = np.concatenate([self._pend_idx, [st[_CAND]]])
+            self._pend_amp = np.concatenate([self._pend_amp, [st[_CAND_RISE]]])
+            self._pend_miss = np.concatenate([self._pend_miss, [bool(miss)]])
+        # a peak needs its search window and one sample after it to be timed
+        ok = ((self._pend_idx - self.search_lo - 1) >= self._ys_base) & \
+             (self._pend_idx + self.search_hi + 2 <= self.n_seen - 1)
+        out = self._release(self._ys, self._ysbad, np.ones(self._pend_idx.size, dtype=bool), ok)
+        self.reset()
+        return out
 
     def _release(self, ys, ysbad, ready, ok):
         go = ready & ok
@@ -485,7 +618,21 @@ class BeatDetector:
         t = np.empty(idx.size)
         if idx.size:
             _refine(ys, ysbad, self._ys_base, idx, self.timing.sos, self.span, self.search_lo,
-                    self.search_hi, t)
+                    self.search_hi, self.kfit, t)
+        # a beat that cannot be timed is dropped: the next one's interval spans it
+        miss = self._pend_miss.copy()
+        dropped = ready & ~ok
+        for k in range(miss.size):  # pending beats: a handful
+            prev_dropped = dropped[k - 1] if k > 0 else self._dropped_last
+            if prev_dropped:
+                miss[k] = True
+        rd = np.flatnonzero(ready)
+        if rd.size:
+            self._dropped_last = bool(dropped[rd[-1]])
         a = self._pend_amp[go]
+        m = miss[go]
         pending = ~ready
-        return self._pend_idx[pending], self._pend_amp[pending], t, a
+        self._pend_idx = self._pend_idx[pending]
+        self._pend_amp = self._pend_amp[pending]
+        self._pend_miss = miss[pending]
+        return t, a, m

@@ -147,7 +147,8 @@ class PPGStream:
         if not (isinstance(fs, (int, float)) and math.isfinite(fs) and fs > 0):
             raise ConfigError(f"sample rate must be a positive number of Hz, got {fs!r}")
         if fs < 10.0:
-            raise ConfigError(f"sample rate {fs} Hz is too low to find beats; record at >= 25 Hz (100 Hz best)")
+            raise ConfigError(f"sample rate {fs} Hz is too low to find beats; "
+                              "record at >= 25 Hz (100 Hz best)")
         self.fs = float(fs)
         self.invert = invert
         self.hrv_ok = self.fs >= MIN_HRV_FS
@@ -175,6 +176,7 @@ class PPGStream:
         self._b_flag = np.empty(0, dtype=np.int64)
         self._q_end = 0  # quality known for samples < _q_end
         self._queue = np.empty(0)  # detected beats (samples) awaiting quality
+        self._queue_miss = np.empty(0, dtype=bool)  # a beat was missed just before it
         self._last_pushed = -math.inf  # sample time of the last beat given to NNStream
         self._gap_open = False
         self._hr: float | None = None
@@ -224,12 +226,22 @@ class PPGStream:
         upd = StreamUpdate()
         if self._warm is not None:
             self._finish_warmup(upd)
-        # the partial block is measured as it is (shorter than a block: count it as a gap)
+        # the partial last block takes the blocking flags of the block before it (too short to
+        # measure); the detector then times its pending beats on the samples there are, so a
+        # recording has beats up to its end
         if self._pend_raw.size:
-            rest = self._pend_raw.size
-            self._close_partial(upd)
-            self.det.skip(rest)
-        self._mark_lost(self._n, self._n + self.det.span + self.mb + 1)  # nothing follows
+            a, b = self._pend_start, self._pend_start + self._pend_raw.size
+            flag = int(self._b_flag[-1]) & self._blockmask if self._b_flag.size else _GAP
+            self._b_start = np.concatenate([self._b_start, [a]])
+            self._b_end = np.concatenate([self._b_end, [b]])
+            self._b_flag = np.concatenate([self._b_flag, [flag]])
+            self._enqueue(*self.det.process(self._pend_y, self._pend_x, np.full(b - a, flag != 0)))
+            self._pend_raw = self._pend_raw[:0]
+            self._pend_x = self._pend_x[:0]
+            self._pend_y = self._pend_y[:0]
+            self._pend_start = b
+            self._q_end = b
+        self._enqueue(*self.det.finish())
         self._release(upd, final=True)
         self._emit(self.nn.flush(), upd)
         return self._finalise(upd)
@@ -273,14 +285,17 @@ class PPGStream:
         for k in range(mb + 1):  # mb is small (2)
             bad_b |= hist[mb - k: mb - k + nb]
         bad = np.repeat(bad_b, self.block)
-        t, _ = self.det.process(self._pend_y[:m], self._pend_x[:m], bad)
-        self._queue = np.concatenate([self._queue, t])
+        self._enqueue(*self.det.process(self._pend_y[:m], self._pend_x[:m], bad))
         self._pend_raw = self._pend_raw[m:]
         self._pend_x = self._pend_x[m:]
         self._pend_y = self._pend_y[m:]
         self._pend_start += m
         self._q_end = self._pend_start
         self._release(upd)
+
+    def _enqueue(self, t: np.ndarray, _rises: np.ndarray, missed: np.ndarray) -> None:
+        self._queue = np.concatenate([self._queue, t])
+        self._queue_miss = np.concatenate([self._queue_miss, missed])
 
     def _add_blocks(self, starts, ends, flags, upd: StreamUpdate) -> None:
         self._b_start = np.concatenate([self._b_start, starts])
@@ -337,7 +352,9 @@ class PPGStream:
             return
         ready = np.ones(q.size, dtype=bool) if final else (q + self.mb < self._q_end)
         t = q[ready]
+        missed = self._queue_miss[ready]
         self._queue = q[~ready]
+        self._queue_miss = self._queue_miss[~ready]
         if t.size:
             bad = (self._b_flag & self._blockmask) != 0
             cum = np.concatenate([[0], np.cumsum(bad)])
@@ -356,12 +373,14 @@ class PPGStream:
                 gap_before = np.diff(np.concatenate([[0], nd])) > 0
                 gap_before[0] |= self._gap_open
                 gap_before |= between_bad[idx_usable]
+                gap_before |= missed[idx_usable]  # a missed beat: no interval spans it
                 tu = t[idx_usable] / self.fs
                 cuts = np.flatnonzero(gap_before)
                 start = 0
                 for c in cuts:  # one iteration per unusable stretch, not per beat
                     if c > start:
-                        self._emit(self.nn.push(tu[start:c]) if self.hrv_ok else _beats_only(tu[start:c]), upd)
+                        part = tu[start:c]
+                        self._emit(self.nn.push(part) if self.hrv_ok else _beats_only(part), upd)
                     self._emit(self.nn.gap() if self.hrv_ok else NNBatch.empty(), upd)
                     start = int(c)
                 self._emit(self.nn.push(tu[start:]) if self.hrv_ok else _beats_only(tu[start:]), upd)

@@ -222,7 +222,9 @@ class MAX30102:
 
     def write_register(self, reg: R.Register | int, value: int) -> None:
         addr = reg if isinstance(reg, int) else reg.addr
-        self._retry(f"writing register 0x{addr:02X}", self.bus.write_byte_data, self.address, addr, value & 0xFF)
+        self._retry(
+            f"writing register 0x{addr:02X}", self.bus.write_byte_data, self.address, addr, value & 0xFF
+        )
 
     # ---- identity, reset, configuration ---------------------------------------------------
     def part_id(self) -> int:
@@ -233,11 +235,17 @@ class MAX30102:
         try:
             rev, part = self.read_registers(R.REV_ID, 2)
         except SensorError as exc:
-            raise SensorNotFound(exc.errno, f"no MAX30102 answers at 0x{self.address:02X} on {self.bus_name}: "
-                                 f"{exc.strerror}; check SDA/SCL/3V3/GND wiring and run 'kindpulse doctor'") from exc
+            raise SensorNotFound(
+                exc.errno,
+                f"no MAX30102 answers at 0x{self.address:02X} on {self.bus_name}: "
+                f"{exc.strerror}; check SDA/SCL/3V3/GND wiring and run 'kindpulse doctor'",
+            ) from exc
         if part != R.PART_ID_VALUE:
-            raise SensorNotFound(errno_mod.ENODEV, f"the device at 0x{self.address:02X} on {self.bus_name} has "
-                                 f"PART_ID 0x{part:02X}, not 0x{R.PART_ID_VALUE:02X}: it is not a MAX30102")
+            raise SensorNotFound(
+                errno_mod.ENODEV,
+                f"the device at 0x{self.address:02X} on {self.bus_name} has "
+                f"PART_ID 0x{part:02X}, not 0x{R.PART_ID_VALUE:02X}: it is not a MAX30102",
+            )
         self.rev_id = rev
         log.info("MAX30102 at 0x%02X on %s: REV_ID 0x%02X", self.address, self.bus_name, rev)
         return rev
@@ -248,8 +256,11 @@ class MAX30102:
         deadline = self.clock.monotonic() + timeout_s
         while self.read_register(R.MODE_CONFIG) & R.MODE_RESET:
             if self.clock.monotonic() >= deadline:
-                raise SensorTimeout(errno_mod.ETIMEDOUT, f"the {self._where()} did not finish its reset within "
-                                    f"{timeout_s * 1000:.0f} ms; power-cycle the sensor")
+                raise SensorTimeout(
+                    errno_mod.ETIMEDOUT,
+                    f"the {self._where()} did not finish its reset within "
+                    f"{timeout_s * 1000:.0f} ms; power-cycle the sensor",
+                )
             self.clock.sleep(poll_s)
         self._settings = None
 

@@ -118,8 +118,11 @@ INT_STATUS_1 = Register("INT_STATUS_1", 0x00, (Field("a_full", INT_A_FULL), Fiel
                                               Field("alc_ovf", INT_ALC_OVF), Field("pwr_rdy", INT_PWR_RDY)),
                         writable=False)
 INT_STATUS_2 = Register("INT_STATUS_2", 0x01, (Field("die_temp_rdy", INT_DIE_TEMP_RDY),), writable=False)
-INT_ENABLE_1 = Register("INT_ENABLE_1", 0x02, (Field("a_full_en", INT_A_FULL), Field("ppg_rdy_en", INT_PPG_RDY),
-                                              Field("alc_ovf_en", INT_ALC_OVF)))
+INT_ENABLE_1 = Register(
+    "INT_ENABLE_1",
+    0x02,
+    (Field("a_full_en", INT_A_FULL), Field("ppg_rdy_en", INT_PPG_RDY), Field("alc_ovf_en", INT_ALC_OVF)),
+)
 INT_ENABLE_2 = Register("INT_ENABLE_2", 0x03, (Field("die_temp_rdy_en", INT_DIE_TEMP_RDY),))
 FIFO_WR_PTR = Register("FIFO_WR_PTR", 0x04, (Field("fifo_wr_ptr", 0x1F),))
 OVF_COUNTER = Register("OVF_COUNTER", 0x05, (Field("ovf_counter", 0x1F),))

@@ -72,7 +72,9 @@ class BaselineConfig:
             floors = getattr(self, name)
             unknown = set(floors) - set(PARAMS)
             if unknown:
-                raise ConfigError(f"baseline.{name} has unknown keys {sorted(unknown)} (known: {', '.join(PARAMS)})")
+                raise ConfigError(
+                    f"baseline.{name} has unknown keys {sorted(unknown)} (known: {', '.join(PARAMS)})"
+                )
             object.__setattr__(self, name, {**defaults, **floors})
         for k, v in self.sd_floor_abs.items():
             if not (math.isfinite(v) and v > 0):

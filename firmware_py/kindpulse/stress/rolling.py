@@ -175,7 +175,9 @@ class RollingHRV:
         order = (self._head - self._count + np.arange(self._count)) % cap
         return self._t[order], self._nn[order]
 
-    def _window(self, t: np.ndarray, nn: np.ndarray, now_s: float, window_s: float, min_cov: float) -> WindowHRV:
+    def _window(
+        self, t: np.ndarray, nn: np.ndarray, now_s: float, window_s: float, min_cov: float
+    ) -> WindowHRV:
         start = now_s - window_s
         lo = int(np.searchsorted(t, start, side="right"))
         hi = int(np.searchsorted(t, now_s, side="right"))

@@ -84,8 +84,17 @@ class TriggerConfig:
     quiet_end_s: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("sustain_s", "entry_credit_s", "max_pause_s", "refractory_s", "snooze_s", "activity_hr_rise_bpm",
-                     "activity_hr_rise_still_bpm", "activity_motion_s", "activity_cooldown_s"):
+        for name in (
+            "sustain_s",
+            "entry_credit_s",
+            "max_pause_s",
+            "refractory_s",
+            "snooze_s",
+            "activity_hr_rise_bpm",
+            "activity_hr_rise_still_bpm",
+            "activity_motion_s",
+            "activity_cooldown_s",
+        ):
             v = getattr(self, name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
                 raise ConfigError(f"trigger.{name} must be a number >= 0, got {v!r}")
@@ -226,7 +235,8 @@ class StressTrigger:
             self._motion_since = None
         moving_long = self._motion_since is not None and now_s - self._motion_since >= cfg.activity_motion_s
         active_now = hr_rise is not None and (
-            (quality.motion and hr_rise >= cfg.activity_hr_rise_bpm) or hr_rise >= cfg.activity_hr_rise_still_bpm
+            (quality.motion and hr_rise >= cfg.activity_hr_rise_bpm)
+            or hr_rise >= cfg.activity_hr_rise_still_bpm
         )
         if self.baseline.ready and (active_now or moving_long):
             self._activity_until = now_s + cfg.activity_cooldown_s
@@ -254,7 +264,9 @@ class StressTrigger:
             # A prompt needs a fresh sustained episode after the block ends.
             self._reset_sustain()
         elif state == ELEVATED and self._sustain_s >= cfg.sustain_s:
-            events.append(TriggerEvent(now_s, "prompt", state, {"pns": pns, "sns": sns, "sustain_s": self._sustain_s}))
+            events.append(
+                TriggerEvent(now_s, "prompt", state, {"pns": pns, "sns": sns, "sustain_s": self._sustain_s})
+            )
             self.note_prompt(now_s)
             blocked = REFRACTORY
 

@@ -30,13 +30,25 @@ class BreakStep:
 
 
 STEPS: tuple[BreakStep, ...] = (
-    BreakStep("arrive", "arrive", (("Let's pause for", "a few slow breaths."), ("Breathe along", "with the light."))),
-    BreakStep("notice", "notice", (("Something feels", "hard right now."), ("Where do you", "feel it in you?"))),
-    BreakStep("common", "shared", (("Hard moments come", "to every person."), ("Many others know", "this feeling too."))),
+    BreakStep(
+        "arrive", "arrive", (("Let's pause for", "a few slow breaths."), ("Breathe along", "with the light."))
+    ),
+    BreakStep(
+        "notice", "notice", (("Something feels", "hard right now."), ("Where do you", "feel it in you?"))
+    ),
+    BreakStep(
+        "common",
+        "shared",
+        (("Hard moments come", "to every person."), ("Many others know", "this feeling too.")),
+    ),
     BreakStep(
         "kindness",
         "kindness",
-        (("Rest a hand on your", "heart, if you like."), ("What would you say", "to a good friend?"), ("Say it to yourself,", "gently.")),
+        (
+            ("Rest a hand on your", "heart, if you like."),
+            ("What would you say", "to a good friend?"),
+            ("Say it to yourself,", "gently."),
+        ),
     ),
     BreakStep("close", "close", (("One more slow", "breath."), ("Thank you for", "pausing."))),
 )

@@ -106,7 +106,9 @@ class BreakView:
 def break_view_at(t_s: float, hr_bpm: float | None = None, config: BreakConfig = DEFAULT_BREAK) -> BreakView:
     """The break screen t_s seconds into the break (words, pacer, time left)."""
     pos = step_at(t_s, config)
-    return BreakView(pos.step.title, pos.lines, pacer(t_s, config)[0], breath_size(t_s, config), pos.remaining_s, hr_bpm)
+    return BreakView(
+        pos.step.title, pos.lines, pacer(t_s, config)[0], breath_size(t_s, config), pos.remaining_s, hr_bpm
+    )
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,9 @@ def _text_w(text: str, f: ImageFont.ImageFont) -> int:
     return int(right - left)
 
 
-def _center(draw: ImageDraw.ImageDraw, y: int, text: str, f: ImageFont.ImageFont, x0: int = 0, x1: int = WIDTH) -> None:
+def _center(
+    draw: ImageDraw.ImageDraw, y: int, text: str, f: ImageFont.ImageFont, x0: int = 0, x1: int = WIDTH
+) -> None:
     draw.text((x0 + (x1 - x0 - _text_w(text, f)) // 2, y), text, font=f, fill=ON)
 
 
@@ -239,7 +243,9 @@ def render_idle(draw: ImageDraw.ImageDraw, view: IdleView) -> None:
         draw.rectangle(box, fill=ON)
         for i, line in enumerate(view.storage_note):
             w = _text_w(line, small())
-            draw.text((box[0] + (box[2] - box[0] + 1 - w) // 2, box[1] + 1 + 8 * i), line, font=small(), fill=OFF)
+            draw.text(
+                (box[0] + (box[2] - box[0] + 1 - w) // 2, box[1] + 1 + 8 * i), line, font=small(), fill=OFF
+            )
     else:
         pts = sparkline_points(view.rmssd_trend_ms, box)
         if len(pts) > 1:
