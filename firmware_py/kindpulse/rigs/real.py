@@ -68,7 +68,8 @@ def build_real_rig(config: Config, data_dir: Path | None = None,
         display = make_display(config.display.kind, i2c_port=config.device.i2c_bus,
                                address=config.display.address, rotate=config.display.rotate)
         store = Store(Path(data_dir or config.device.data_dir) / LOG_NAME, clock,
-                      keep_raw_ppg_days=config.device.keep_raw_ppg_days, info={"mode": config.device.mode},
+                      keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                      info={"mode": config.device.mode, "timezone_offset_min": config.device.timezone_offset_min},
                       clock_synced=system_clock_synced)
         rig.device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
                             waiter=waiter, on_event=on_event, observers=observers)

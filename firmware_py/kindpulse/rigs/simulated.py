@@ -131,7 +131,7 @@ def build_sim_rig(
     pins = FakePins(clock)
     display = make_display(config.display.kind if config.display.kind == "emulator" else "dummy")
     store = Store(out / LOG_NAME, clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
-                  info={"sim": True}, sim=True)
+                  info={"sim": True, "timezone_offset_min": config.device.timezone_offset_min}, sim=True)
     events: list[dict] = []
 
     def collect(ev: dict) -> None:
