@@ -1,15 +1,28 @@
 """Command line: dispatch only. Each subcommand lives in `kindpulse.commands.<name>`, which owns
-its arguments (`add_parser`) and its work (`run`); only the chosen command's module is imported."""
+its arguments (`add_parser`) and its work (`run`); only the chosen command's module is imported.
+
+`main` is the one place where failures become what the user sees:
+
+* an expected failure (`KindpulseError`: bad file, config, scenario or argument; a file the
+  command cannot read or write) is one line on stderr and exit code 2;
+* anything else is a bug: one line naming it, a pointer to ``--verbose`` for the
+  traceback, exit code 1;
+* a closed pipe (``kindpulse analyze ... | head``) ends the command quietly (exit 141,
+  like a Unix tool stopped by SIGPIPE); Ctrl-C is exit 130.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from kindpulse import __version__
 from kindpulse.commands import COMMANDS
 from kindpulse.errors import KindpulseError
+
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,6 +42,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with argv, only the command it names gets its full arguments (and its imports)."""
     parser = _Parser(prog="kindpulse", description="kindpulse: notice stress early, make the kind pause easy.")
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="on an unexpected error, print the full traceback (any position on the line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = _chosen(argv) if argv is not None else None
     for name, (module, help_) in COMMANDS.items():
@@ -39,20 +54,53 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush is silent."""
     try:
-        return int(args.run(args) or 0)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests) or already closed
+        pass
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command named in argv (default sys.argv[1:]); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "--verbose" in argv
+    argv = [a for a in argv if a != "--verbose"]
+    command = _chosen(argv) or ""
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except KindpulseError as exc:
-        print(f"kindpulse {args.command}: {exc}", file=sys.stderr)
+        print(f"kindpulse {command}: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return 130
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug: say so in one line, the traceback on request
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        where = f" ({_one_line(exc)})" if str(exc) else ""
+        print(f"kindpulse {command}: internal error {type(exc).__name__}{where}; this is a bug: run again "
+              "with --verbose for the traceback and report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
