@@ -40,7 +40,8 @@ def _chosen(argv: list[str]) -> str | None:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with argv, only the command it names gets its full arguments (and its imports)."""
-    parser = _Parser(prog="kindpulse", description="kindpulse: notice stress early, make the kind pause easy.")
+    parser = _Parser(prog="kindpulse",
+                     description="kindpulse: notice stress early, make the kind pause easy.")
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
     parser.add_argument("--verbose", action="store_true",
                         help="on an unexpected error, print the full traceback (any position on the line)")

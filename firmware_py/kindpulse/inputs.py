@@ -23,7 +23,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = [
-    "FS_MAX_HZ", "FS_MIN_HZ", "MAX_DURATION_S", "arg_number", "check_number", "read_bytes", "read_text", "read_toml",
+    "FS_MAX_HZ", "FS_MIN_HZ", "MAX_DURATION_S", "arg_number", "check_number", "exists", "read_bytes",
+    "read_text", "read_toml",
 ]
 
 MAX_DURATION_S = 90 * 86400.0  # 90 days: a month-long soak fits, a typo of 99999999h does not
@@ -39,6 +40,15 @@ def _fail(error: type[KindpulseError], message: str) -> KindpulseError:
 
 def _os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
+
+
+def exists(path: str | Path) -> bool:
+    """Whether something is at `path`; True when the answer is hidden by permissions (the
+    reader then says so, rather than calling the file missing)."""
+    try:
+        return Path(path).exists()
+    except OSError:
+        return True
 
 
 def read_bytes(path: str | Path, what: str, *, error: type[KindpulseError] = InputError) -> bytes:
@@ -95,7 +105,8 @@ def check_number(value: Any, key: str, *, lo: float | None = None, hi: float | N
     Booleans, strings, NaN and infinities are refused with a message naming `key`.
     """
     kind = "a whole number" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+    wrong_kind = isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
+    if wrong_kind:
         raise _fail(error, f"{key} must be {kind}, not {value!r}")
     if not integer and not math.isfinite(value):
         raise _fail(error, f"{key} must be a finite number, not {value!r}")
@@ -115,7 +126,8 @@ def arg_number(option: str, *, lo: float | None = None, hi: float | None = None,
         try:
             value: float | int = int(text) if integer else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {kind}{' of ' + unit if unit else ''}, got {text!r}") from None
+            of = f" of {unit}" if unit else ""
+            raise argparse.ArgumentTypeError(f"must be {kind}{of}, got {text!r}") from None
         try:
             return check_number(value, option, lo=lo, hi=hi, integer=integer, lo_open=lo_open, unit=unit)
         except ConfigError as exc:  # argparse names the option itself

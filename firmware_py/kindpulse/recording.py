@@ -31,7 +31,9 @@ from kindpulse.inputs import FS_MAX_HZ, FS_MIN_HZ, read_bytes
 
 __all__ = ["Recording", "load_ibi", "load_ppg"]
 
-_TIME_NAME = re.compile(r"^(t|time|timer|timestamp|datetime|date|clock|seconds|secs?|ms|millis|time_?s|time_?ms|t_?s|t_?ms)$", re.I)
+_TIME_NAME = re.compile(
+    r"^(t|time|timer|timestamp|datetime|date|clock|seconds|secs?|ms|millis|time_?s|time_?ms|t_?s|t_?ms)$",
+    re.I)
 _MS_NAME = re.compile(r"(^|[^a-z])(ms|millis?|milliseconds?)([^a-z]|$)", re.I)
 
 
@@ -203,7 +205,8 @@ def _pick(table: _Table, column: str | None, skip: set[int], path: Path, what: s
         i = header.index(column)
         v = table.numeric[i]
         if v is None:
-            raise InputError(f"column {column!r} of {path} is not numeric; pick a numeric column with --column")
+            raise InputError(f"column {column!r} of {path} is not numeric; "
+                             "pick a numeric column with --column")
         return i, v
     for i in range(len(header)):
         if i not in skip and table.numeric[i] is not None:
@@ -213,10 +216,7 @@ def _pick(table: _Table, column: str | None, skip: set[int], path: Path, what: s
 
 
 def _check_path(path: str | Path) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p} is a directory; give a CSV or .npy file")
-    return p
+    return Path(path)  # read_bytes says what is wrong with it (missing, directory, permission)
 
 
 def _check_fs(fs: float, src: str) -> float:
@@ -249,7 +249,8 @@ def _load_npy(p: Path, column: str | None) -> tuple[np.ndarray, str]:
         idx = 0
         if column is not None:
             if not column.isdigit() or int(column) >= a.shape[1]:
-                raise InputError(f"--column for a 2-D .npy is a column index 0..{a.shape[1] - 1}, got {column!r}")
+                raise InputError(f"--column for a 2-D .npy is a column index 0..{a.shape[1] - 1}, "
+                                 f"got {column!r}")
             idx = int(column)
         return a[:, idx].astype(np.float64), str(idx)
     raise InputError(f"{p} holds a {a.ndim}-D array of shape {a.shape}; give a 1-D array of samples")
@@ -317,11 +318,15 @@ def load_ppg(path: str | Path, *, fs: float | None = None, column: str | None = 
         elif t_s is not None:
             ok = np.flatnonzero(np.isfinite(t_s))
             if ok.size < 2:
-                raise InputError(f"{p} has fewer than two time stamps; cannot tell the sample rate (pass --fs HZ)")
+                raise InputError(f"{p} has fewer than two time stamps; cannot tell the sample rate "
+                                 "(pass --fs HZ)")
             # Rows over the span, not the median step: PC timers tick in 15-16 ms steps and
             # repeat stamps (HeartPy's data3.csv: median 15 ms, true 9.96 ms).
             span = float(t_s[ok[-1]] - t_s[ok[0]])
-            fs = _check_fs((ok[-1] - ok[0]) / span if span > 0 else -1.0, f"time column {header[t_idx]!r}")
+            if not span > 0:
+                raise InputError(f"time column {header[t_idx]!r} of {p} does not advance (span {span:g} s); "
+                                 "times must increase, a positive span (or pass --fs HZ)")
+            fs = _check_fs((ok[-1] - ok[0]) / span, f"time column {header[t_idx]!r}")
             src = f"time column {header[t_idx]!r} ({unit})"
         else:
             raise InputError(f"{p} has no time column; pass the sample rate with --fs HZ "
@@ -361,7 +366,8 @@ def load_ibi(path: str | Path, *, column: str | None = None) -> np.ndarray:
         raise InputError(f"{p} has non-positive intervals; inter-beat intervals must be positive ms")
     med = float(np.median(ibi))
     if med < 10.0:
-        raise InputError(f"intervals in {p} have a median of {med:g}; they look like seconds, give milliseconds")
+        raise InputError(f"intervals in {p} have a median of {med:g}; they look like seconds, "
+                         "give milliseconds")
     if med > 1e5:
         raise InputError(f"intervals in {p} have a median of {med:g} ms; give inter-beat intervals in ms")
     return ibi.astype(np.float64)
