@@ -11,6 +11,9 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
+import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -19,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from kindpulse.commands.args import positive_number
+from kindpulse.commands.args import sample_rate
 from kindpulse.config import Config, load_config
 from kindpulse.errors import ConfigError, InputError
+from kindpulse.inputs import MAX_DURATION_S, arg_number, exists, read_text
 from kindpulse.rigs.simulated import SimRig, build_sim_rig, make_out_dir, sim_config
 from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
@@ -44,14 +48,9 @@ class SimResult:
 
 
 def _read_column(path: Path, what: str) -> np.ndarray:
-    """One numeric column (a header line allowed) -> float array."""
-    if not path.exists():
-        raise InputError(f"{what} file {path} not found: check the path")
+    """One numeric column (a header line allowed) -> float array; every value finite."""
     values = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path} ({exc})") from None
+    lines = read_text(path, f"{what} file").splitlines()
     for i, line in enumerate(lines):
         cell = line.split(",")[0].strip()
         if not cell:
@@ -62,9 +61,36 @@ def _read_column(path: Path, what: str) -> np.ndarray:
             if i == 0:
                 continue  # header
             raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: {what} files hold one number per line") from None
+        if not math.isfinite(values[-1]):
+            raise InputError(f"{path}:{i + 1}: {cell!r} is not a finite number: {what} files hold one "
+                             "measured value per line (remove or fill the missing ones)")
     if len(values) < 2:
         raise InputError(f"{path} holds no {what} values: expected one number per line")
     return np.asarray(values, dtype=np.float64)
+
+
+def _private(path: Path) -> None:
+    """Health data: readable by the owner's group only, like the log (store.db)."""
+    os.chmod(path, 0o640)
+
+
+def _refuse_foreign_log(out: Path) -> None:
+    """A command never deletes a log it did not make: only a simulation's own log is replaced."""
+    log = out / "kindpulse.sqlite"
+    if not exists(log):
+        return
+    try:
+        con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+        try:
+            infos = [json.loads(r[0]) for r in con.execute("SELECT info FROM sessions")]
+        finally:
+            con.close()
+        simulated = bool(infos) and all(isinstance(i, dict) and i.get("sim") is True for i in infos)
+    except (sqlite3.Error, ValueError, OSError):
+        simulated = False
+    if not simulated:
+        raise InputError(f"{out} holds a device log ({log.name}) that kindpulse sim did not make; "
+                         "sim never replaces it: choose an empty --out directory")
 
 
 @dataclasses.dataclass
@@ -98,7 +124,8 @@ def plan_from_args(args: argparse.Namespace) -> SimPlan:
     scenario: Scenario = load_scenario(args.scenario or "demo")
     short, long_ = scenario.presses()
     presses += [(t, "short") for t in short] + [(t, "long") for t in long_]
-    return SimPlan(scenario.source(), duration or scenario.duration_s, presses, scenario.config, scenario.name, scenario)
+    return SimPlan(scenario.source(until_s=duration), duration or scenario.duration_s, presses, scenario.config,
+                   scenario.name, scenario)
 
 
 def simulate(
@@ -110,12 +137,20 @@ def simulate(
     speed: float | None = None,
     accept_prompts_after_s: float | None = None,
     on_frame: Callable[[float, Any], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SimResult:
-    """Run the device on emulated hardware; `speed` None = as fast as possible."""
+    """Run the device on emulated hardware; `speed` None = as fast as possible; `progress` gets
+    the device time (s) after each step."""
     make_out_dir(out)
-    for name in OUTPUTS:  # a fresh run replaces the previous run's outputs, nothing else
-        (out / name).unlink(missing_ok=True)
-    events_file = (out / "events.jsonl").open("w", encoding="utf-8")
+    _refuse_foreign_log(out)
+    try:
+        for name in OUTPUTS:  # a fresh run replaces the previous simulation's outputs, nothing else
+            (out / name).unlink(missing_ok=True)
+        events_file = (out / "events.jsonl").open("w", encoding="utf-8")
+        _private(out / "events.jsonl")
+    except OSError as exc:
+        raise InputError(f"cannot write to {out} ({exc.strerror or exc}): choose a writable --out "
+                         "directory") from None
     rig: SimRig | None = None
 
     def on_event(ev: dict) -> None:
@@ -135,12 +170,14 @@ def simulate(
     for t, kind in plan.presses:
         rig.schedule_press(t, kind)
     try:
-        rig.run_until(plan.duration_s, speed=speed)
+        rig.run_until(plan.duration_s, speed=speed, each_step=progress)
     finally:
         wall_s = time.perf_counter() - real_start
         rig.device.shutdown()
         events_file.close()
     frames = recorder.save_gif(out / "frames.gif", rig.device.now())
+    if frames:
+        _private(out / "frames.gif")
     result = SimResult(plan.duration_s, wall_s, rig.events, frames)
     summary = {
         "name": plan.name,
@@ -150,21 +187,63 @@ def simulate(
         "counts": {k: sum(1 for e in rig.events if e["type"] == k) for k in sorted({e["type"] for e in rig.events})},
         "frames_in_gif": frames,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    _private(out / "summary.json")
     return result
 
 
 # -- CLI -------------------------------------------------------------------------------
+_speed_number = arg_number("--speed", lo=0.0, lo_open=True, hi=1e6)
+
+
 def _speed(text: str) -> float | None:
     if text == "max":
         return None
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', not {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("--speed must be positive")
-    return value
+        return float(_speed_number(text))
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max': {exc}") from None
+
+
+class Progress:
+    """A progress bar on stderr for long simulations when stderr is a terminal; silent otherwise."""
+
+    MIN_DURATION_S = 3600.0  # shorter simulations finish in seconds
+
+    def __init__(self, duration_s: float, stream: Any = None, *, wall: Callable[[], float] = time.monotonic,
+                 every_s: float = 0.5) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        isatty = getattr(self.stream, "isatty", None)
+        self.on = duration_s >= self.MIN_DURATION_S and bool(isatty and isatty())
+        self.duration_s, self.wall, self.every_s = duration_s, wall, every_s
+        self._start = wall()
+        self._last = -math.inf
+
+    def __call__(self, t_s: float) -> None:
+        if not self.on:
+            return
+        now = self.wall()
+        if now - self._last < self.every_s:
+            return
+        self._last = now
+        self.stream.write("\r" + self.line(t_s, now - self._start))
+        self.stream.flush()
+
+    def line(self, t_s: float, wall_s: float) -> str:
+        frac = min(1.0, max(0.0, t_s / self.duration_s))
+        bar = "#" * int(30 * frac)
+        eta = wall_s * (1 - frac) / frac if frac > 0 else math.nan
+        eta_txt = f"{eta / 60:.0f} min left" if math.isfinite(eta) else ""
+        return f"[{bar:<30}] {100 * frac:5.1f} %  {t_s / 3600:.1f} of {self.duration_s / 3600:.1f} h  {eta_txt}"
+
+    def done(self) -> None:
+        if self.on:
+            self.stream.write("\r" + " " * 78 + "\r")
+            self.stream.flush()
+
+
+def _seconds(option: str) -> Callable[[str], float]:
+    return arg_number(option, lo=0.0, hi=MAX_DURATION_S, unit="s")  # type: ignore[return-value]
 
 
 def _hhmm(text: str) -> dt.time:
@@ -181,12 +260,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="bundled: calm-day, stress-episode, exercise, finger-off, demo; or a .toml file")
     src.add_argument("--rr", metavar="FILE", help="RR intervals in ms, one per line")
     src.add_argument("--ppg", metavar="FILE", help="raw sensor counts, one per line (needs --fs)")
-    p.add_argument("--fs", type=positive_number("--fs"), help="sample rate of --ppg in Hz")
+    p.add_argument("--fs", type=sample_rate("--fs"), help="sample rate of --ppg in Hz (10-3200)")
     p.add_argument("--duration", help="how long, e.g. 90s, 25m, 8h (default: the scenario or recording)")
     p.add_argument("--speed", type=_speed, default=None, metavar="N|max",
                    help="times faster than real time (default max)")
-    p.add_argument("--press-at", type=float, nargs="+", metavar="SECONDS", help="press the button at these times")
-    p.add_argument("--accept-prompts-after", type=float, metavar="SECONDS",
+    p.add_argument("--press-at", type=_seconds("--press-at"), nargs="+", metavar="SECONDS",
+                   help="press the button at these times")
+    p.add_argument("--accept-prompts-after", type=_seconds("--accept-prompts-after"), metavar="SECONDS",
                    help="press the button this long after each prompt")
     p.add_argument("--start", type=_hhmm, default=dt.time(9, 0), help="simulated wall clock at the start (HH:MM)")
     p.add_argument("--config", type=Path, help="device config TOML (default: built-in defaults)")
@@ -213,8 +293,12 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(("\x1b[H\x1b[2J" if tty else "") + terminal_frame(image) + f"\n {clock_txt}\n")
             sys.stdout.flush()
 
-    result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
-                      accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame)
+    progress = Progress(plan.duration_s)
+    try:
+        result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
+                          accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame, progress=progress)
+    finally:
+        progress.done()
     print(f"simulated {plan.name}: {result.duration_s / 60:.1f} min in {result.wall_s:.1f} s "
           f"({result.speedup:.0f}x real time)")
     for e in result.events:
@@ -222,7 +306,8 @@ def run(args: argparse.Namespace) -> int:
                          "sensor_error", "sensor_recovered"):
             detail = {k: v for k, v in e.items() if k not in ("t", "type")}
             print(f"  {e['t'] / 60:6.1f} min  {e['type']:<16} {json.dumps(detail) if detail else ''}")
-    print(f"wrote {args.out}/events.jsonl, frames.gif ({result.frames} frames), kindpulse.sqlite")
+    gif = f"frames.gif ({result.frames} frames)" if result.frames else "no frames.gif (the OLED showed nothing)"
+    print(f"wrote {args.out}/events.jsonl, {gif}, kindpulse.sqlite, summary.json")
     return 0
 
 

@@ -64,10 +64,11 @@ def parse_duration(value: Any, name: str = "duration", *, allow_zero: bool = Fal
         if not m or not any(m.groups()):
             raise ConfigError(f"{name} must be a duration like 90s, 25m or 8h, not {value!r}")
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        value = h * 3600 + mi * 60 + s
-    seconds = float(value)
+        seconds = h * 3600 + mi * 60 + s
+    else:
+        seconds = float(value)
     if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
-        raise ConfigError(f"{name} must be at most 90 days (e.g. 30d is 720h), not {value!r}")
+        raise ConfigError(f"{name} must be at most 90 days (2160h), not {value!r}")
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ConfigError(f"{name} must be positive, not {value!r}")
     return seconds
@@ -118,6 +119,9 @@ _RANGES = {
     "motion_s": (0.1, 600.0),
     "motion_strength": (0.0, 100.0),  # pulse amplitudes
 }
+
+
+MAX_MOTION_BURSTS = 100_000  # each burst keeps its own waveform parameters in memory
 
 
 def _segment(raw: Any, where: str) -> Segment:
@@ -194,9 +198,15 @@ class Scenario:
                 out.append(float(starts[i]))
         return out
 
-    def source(self, t0_s: float = 1.0) -> SyntheticSource:
-        """The emulated finger: RR from the profiles, motion bursts and finger-off stretches."""
+    def source(self, t0_s: float = 1.0, until_s: float | None = None) -> SyntheticSource:
+        """The emulated finger: RR from the profiles, motion bursts and finger-off stretches.
+
+        With `until_s` (s), only that much is synthesised (a 90-day scenario run for a minute
+        does not build 90 days of beats first); the RR then has the same statistics but not
+        the same samples as the full scenario's first `until_s`.
+        """
         rng = np.random.default_rng(self.seed)
+        span_s = self.duration_s if until_s is None else min(self.duration_s, float(until_s))
         profiles = {a: self._profile(a) for a in ("effective_hr_bpm", "effective_rmssd_ms", "effective_resp_rate_hz")}
 
         def at(attr: str):
@@ -204,7 +214,7 @@ class Scenario:
             return lambda t: float(np.interp(t, xs, ys))
 
         rr = synth.rr_series(
-            self.duration_s + t0_s + 5.0,
+            span_s + t0_s + 5.0,
             hr_bpm=at("effective_hr_bpm"),
             rmssd_ms=at("effective_rmssd_ms"),
             resp_rate_hz=at("effective_resp_rate_hz"),
@@ -214,6 +224,8 @@ class Scenario:
         motion, finger_off = [], []
         for i, seg in enumerate(self.segments):
             a, b = starts[i], starts[i + 1]
+            if a > span_s:
+                break
             if not seg.finger:
                 finger_off.append((a, b))
             if seg.motion_per_hour > 0:
@@ -243,6 +255,10 @@ def scenario_from_dict(data: dict, name: str) -> Scenario:
     total = sum(seg.duration_s for seg in segs)
     if total > MAX_DURATION_S:
         raise ConfigError(f"scenario {name}: the segments last {total / 86400:.0f} days; at most 90 days")
+    bursts = sum(seg.motion_per_hour * seg.duration_s / 3600.0 for seg in segs)
+    if bursts > MAX_MOTION_BURSTS:
+        raise ConfigError(f"scenario {name}: about {bursts:.0f} motion bursts in all; at most "
+                          f"{MAX_MOTION_BURSTS} (lower motion_per_hour or shorten the segments)")
     seed = check_number(data.get("seed", 0), f"scenario {name}: seed", lo=0, hi=2**32 - 2, integer=True)
     config = data.get("config", {})
     if not isinstance(config, dict):
