@@ -109,7 +109,8 @@ def test_text_report_says_samples_are_missing(tmp_path, capsys, ppg):
 # -- the fast CSV parser reads exactly what the careful reader reads ---------------------
 def test_fast_parser_matches_float_and_falls_back_on_anything_unusual():
     rng = np.random.default_rng(5)
-    vals = np.concatenate([rng.normal(0, 1e5, 300), rng.uniform(-1, 1, 300), [0.0, -0.0, 1e-7, 123456789012345.0]])
+    vals = np.concatenate([rng.normal(0, 1e5, 300), rng.uniform(-1, 1, 300),
+                           [0.0, -0.0, 1e-7, 123456789012345.0]])
     text = "\n".join(f"{float(v)!r},{v:.6e},{v:.18e},{v:.3f}" for v in vals).encode()
     got = parse_numeric(text, ",", 4)
     assert got is not None
@@ -282,7 +283,8 @@ def test_scenario_files_that_cannot_be_read(tmp_path, capsys, monkeypatch):
     ok = tmp_path / "ok.toml"
     ok.write_text("[[segments]]\nduration = '1m'\n")
     monkeypatch.setattr(Path, "read_bytes", denied)
-    _one_line_exit_2(capsys, ["sim", "--scenario", str(ok), "--out", str(tmp_path / "o")], "permission denied")
+    _one_line_exit_2(capsys, ["sim", "--scenario", str(ok), "--out", str(tmp_path / "o")],
+                     "permission denied")
 
 
 @pytest.mark.parametrize("text,words", [
@@ -295,7 +297,8 @@ def test_scenario_files_that_cannot_be_read(tmp_path, capsys, monkeypatch):
 def test_config_values_nan_and_kinds(tmp_path, capsys, text, words):
     f = tmp_path / "c.toml"
     f.write_text(text)
-    _one_line_exit_2(capsys, ["sim", "--config", str(f), "--duration", "10s", "--out", str(tmp_path / "o")], words)
+    _one_line_exit_2(capsys, ["sim", "--config", str(f), "--duration", "10s", "--out", str(tmp_path / "o")],
+                     words)
 
 
 # -- sim ---------------------------------------------------------------------------------
@@ -322,7 +325,8 @@ def test_sim_never_replaces_a_device_log(tmp_path, capsys):
     out.mkdir()
     log = out / "kindpulse.sqlite"
     con = sqlite3.connect(log)
-    con.execute("CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_wall REAL NOT NULL, info TEXT NOT NULL)")
+    con.execute("CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_wall REAL NOT NULL, "
+                "info TEXT NOT NULL)")
     con.execute("INSERT INTO sessions(started_wall, info) VALUES (1.0, '{}')")
     con.commit()
     con.close()

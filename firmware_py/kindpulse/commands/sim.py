@@ -124,8 +124,8 @@ def plan_from_args(args: argparse.Namespace) -> SimPlan:
     scenario: Scenario = load_scenario(args.scenario or "demo")
     short, long_ = scenario.presses()
     presses += [(t, "short") for t in short] + [(t, "long") for t in long_]
-    return SimPlan(scenario.source(until_s=duration), duration or scenario.duration_s, presses, scenario.config,
-                   scenario.name, scenario)
+    return SimPlan(scenario.source(until_s=duration), duration or scenario.duration_s, presses,
+                   scenario.config, scenario.name, scenario)
 
 
 def simulate(
@@ -234,7 +234,8 @@ class Progress:
         bar = "#" * int(30 * frac)
         eta = wall_s * (1 - frac) / frac if frac > 0 else math.nan
         eta_txt = f"{eta / 60:.0f} min left" if math.isfinite(eta) else ""
-        return f"[{bar:<30}] {100 * frac:5.1f} %  {t_s / 3600:.1f} of {self.duration_s / 3600:.1f} h  {eta_txt}"
+        hours = f"{t_s / 3600:.1f} of {self.duration_s / 3600:.1f} h"
+        return f"[{bar:<30}] {100 * frac:5.1f} %  {hours}  {eta_txt}"
 
     def done(self) -> None:
         if self.on:
@@ -296,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(plan.duration_s)
     try:
         result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
-                          accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame, progress=progress)
+                          accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame,
+                          progress=progress)
     finally:
         progress.done()
     print(f"simulated {plan.name}: {result.duration_s / 60:.1f} min in {result.wall_s:.1f} s "
@@ -306,7 +308,8 @@ def run(args: argparse.Namespace) -> int:
                          "sensor_error", "sensor_recovered"):
             detail = {k: v for k, v in e.items() if k not in ("t", "type")}
             print(f"  {e['t'] / 60:6.1f} min  {e['type']:<16} {json.dumps(detail) if detail else ''}")
-    gif = f"frames.gif ({result.frames} frames)" if result.frames else "no frames.gif (the OLED showed nothing)"
+    gif = (f"frames.gif ({result.frames} frames)" if result.frames
+           else "no frames.gif (the OLED showed nothing)")
     print(f"wrote {args.out}/events.jsonl, {gif}, kindpulse.sqlite, summary.json")
     return 0
 
