@@ -64,16 +64,29 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _numba_without_blas() -> None:
+    """A whole `kindpulse analyze` process: numba's first dispatch checks for scipy's BLAS (for
+    np.dot and friends inside kernels) by importing scipy.linalg, a third of numba's start-up
+    (about 0.3 s). No kindpulse kernel does linear algebra, so this process tells numba there
+    is none. Only for the process entry (argv from the command line), never for callers of
+    `main` in a larger process, which may need scipy."""
+    if "numba.np.arraymath" not in sys.modules and "scipy.linalg" not in sys.modules:
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import -> ImportError
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command named in argv (default sys.argv[1:]); returns the exit code."""
+    entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv
     argv = [a for a in argv if a != "--verbose"]
     command = _chosen(argv) or ""
+    if entry and command == "analyze":
+        _numba_without_blas()
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
