@@ -315,6 +315,7 @@ def test_sim_rr_with_nan_is_refused(tmp_path, capsys):
     (["--press-at", "nan"], "--press-at"),
     (["--accept-prompts-after", "-1"], "--accept-prompts-after"),
     (["--speed", "inf"], "--speed"),
+    (["--speed", "1e-300"], "--speed"),  # found by the fuzz test (on main: OverflowError in sleep)
 ])
 def test_sim_arguments_without_bounds(tmp_path, capsys, argv, words):
     _one_line_exit_2(capsys, ["sim", *argv, "--out", str(tmp_path / "o")], words)

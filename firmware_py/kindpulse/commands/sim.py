@@ -193,7 +193,7 @@ def simulate(
 
 
 # -- CLI -------------------------------------------------------------------------------
-_speed_number = arg_number("--speed", lo=0.0, lo_open=True, hi=1e6)
+_speed_number = arg_number("--speed", lo=0.01, hi=1e6)  # slower than 1/100 real time: a typo
 
 
 def _speed(text: str) -> float | None:
