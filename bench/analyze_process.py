@@ -13,7 +13,8 @@ find the beats, compute HRV, print the result as JSON.
   and non-linear indices), printed as JSON.
 
 Every process runs once to warm the disk cache (and the numba cache), then ``--repeats``
-times; the figure is the median wall time. A breakdown of kindpulse's own process (start-up,
+times; the figures are the median wall time and the median CPU time (user + system, which a
+busy machine disturbs less than the wall time). A breakdown of kindpulse's own process (start-up,
 imports, reading, analysis, output) is measured in one more process.
 
     NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/analyze_process.py [--repeats 5]
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,10 +91,14 @@ def write_csv(path: Path, minutes: float = 60.0) -> None:
         fh.write("".join(f"{a:.2f},{b:.0f}\n" for a, b in zip(t, x, strict=True)))
 
 
-def timed(argv: list[str], env: dict) -> float:
+def timed(argv: list[str], env: dict) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one process."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t0
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def main() -> None:
@@ -114,20 +120,24 @@ def main() -> None:
         }
         if not opts.skip_neurokit:
             tools["NeuroKit2"] = ([py, "-c", NEUROKIT, str(csv)], opts.neurokit_repeats)
-        medians = {}
+        medians, cpu = {}, {}
         for name, (argv, repeats) in tools.items():
             timed(argv, env)  # warm: disk cache, numba cache, .pyc files
             runs = [timed(argv, env) for _ in range(repeats)]
-            medians[name] = statistics.median(runs)
-            print(f"  {name:<10} median {medians[name]:7.3f} s over {repeats} runs "
-                  f"(min {min(runs):.3f}, max {max(runs):.3f})", flush=True)
-        out = subprocess.run([py, "-c", BREAKDOWN, str(csv)], check=True, capture_output=True, text=True, env=env)
-        t_start = timed([py, "-c", "pass"], env)
-    print(f"\n`analyze` as a whole process on 1 h of 100 Hz PPG (CSV, {size_mb:.1f} MB), "
-          "median wall time, one run:")
-    base = medians["kindpulse"]
-    for name, t in medians.items():
-        print(f"  {name:<10}{t:>8.3f} s   {t / base:>6.1f}x kindpulse")
+            medians[name] = statistics.median(w for w, _ in runs)
+            cpu[name] = statistics.median(c for _, c in runs)
+            print(f"  {name:<10} wall median {medians[name]:7.3f} s (min {min(w for w, _ in runs):.3f}), "
+                  f"CPU median {cpu[name]:7.3f} s, {repeats} runs", flush=True)
+        out = subprocess.run([py, "-c", BREAKDOWN, str(csv)], check=True, capture_output=True, text=True,
+                             env=env)
+        t_start = timed([py, "-c", "pass"], env)[0]
+        load = os.getloadavg()[0]
+    print(f"\n`analyze` as a whole process on 1 h of 100 Hz PPG (CSV, {size_mb:.1f} MB), one run "
+          f"(load average {load:.1f} on {os.cpu_count()} cores):")
+    print(f"  {'':<10}{'wall':>9}{'':>14}{'CPU':>9}")
+    for name in medians:
+        print(f"  {name:<10}{medians[name]:>8.3f} s {medians[name] / medians['kindpulse']:>6.1f}x   "
+              f"{cpu[name]:>8.3f} s {cpu[name] / cpu['kindpulse']:>6.1f}x")
     parts = json.loads(out.stdout)
     print(f"\nkindpulse's process in parts (s): interpreter start {t_start:.3f}, "
           + ", ".join(f"{k} {v:.3f}" for k, v in parts.items()))

@@ -25,6 +25,9 @@ from kindpulse.errors import KindpulseError
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 
 
+_VERBOSE_HELP = "on an unexpected error, print the full traceback"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         self.exit(2, f"kindpulse: {message} (see 'kindpulse {self._sub_name()} --help')\n")
@@ -43,13 +46,15 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="kindpulse",
                      description="kindpulse: notice stress early, make the kind pause easy.")
     parser.add_argument("--version", action="version", version=f"kindpulse {__version__}")
-    parser.add_argument("--verbose", action="store_true",
-                        help="on an unexpected error, print the full traceback (any position on the line)")
+    parser.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = _chosen(argv) if argv is not None else None
     for name, (module, help_) in COMMANDS.items():
         if argv is None or name == chosen:
             importlib.import_module(module).add_parser(sub)
+            p = sub.choices[name]
+            if "--verbose" not in p._option_string_actions:  # after the command too
+                p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
         else:
             sub.add_parser(name, help=help_)
     return parser
@@ -64,14 +69,18 @@ def _quiet_stdout() -> None:
         pass
 
 
-def _numba_without_blas() -> None:
-    """A whole `kindpulse analyze` process: numba's first dispatch checks for scipy's BLAS (for
+def _lean_numba() -> None:
+    """A whole `kindpulse analyze` process: numba's first dispatch probes for scipy's BLAS (for
     np.dot and friends inside kernels) by importing scipy.linalg, a third of numba's start-up
-    (about 0.3 s). No kindpulse kernel does linear algebra, so this process tells numba there
-    is none. Only for the process entry (argv from the command line), never for callers of
-    `main` in a larger process, which may need scipy."""
+    (about 0.3 s), and scans every installed distribution for numba extensions (0.05 s). No
+    kindpulse kernel does linear algebra or uses an extension, so this process skips both.
+    Only for the process entry (argv from the command line), never for callers of `main` in a
+    larger process, which may need scipy or an extension."""
     if "numba.np.arraymath" not in sys.modules and "scipy.linalg" not in sys.modules:
         sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import -> ImportError
+    import numba.core.entrypoints
+
+    numba.core.entrypoints._already_initialized = True
 
 
 def _one_line(text: str) -> str:
@@ -82,11 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command named in argv (default sys.argv[1:]); returns the exit code."""
     entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
-    verbose = "--verbose" in argv
-    argv = [a for a in argv if a != "--verbose"]
+    verbose = "--verbose" in argv or "-v" in argv
     command = _chosen(argv) or ""
     if entry and command == "analyze":
-        _numba_without_blas()
+        _lean_numba()
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)
