@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: demo test lint bench clean sysdeps
+.PHONY: demo test lint bench clean sysdeps install uninstall
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,11 +26,20 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/device.py
+	$(BIN)/python bench/service.py
 
 # System tools the integration tests use (sshd, chromium, systemd-analyze...): apt-get, as root.
 # Without them those tests skip with the reason; with CI=true they fail instead.
 sysdeps:
 	for f in .ci/sysdeps.d/*.sh; do [ -e "$$f" ] || continue; bash "$$f" || exit 1; done
+
+# On the Pi, as root: the service (systemd/install.sh; docs/service.md). Re-running upgrades in place.
+install:
+	bash systemd/install.sh
+
+# Keeps the log, the config and the service user unless PURGE=1.
+uninstall:
+	bash systemd/uninstall.sh $(if $(PURGE),--purge)
 
 clean:
 	rm -rf $(VENV) .numba_cache out

@@ -336,7 +336,7 @@ def test_an_oled_glitch_on_the_shared_bus_does_not_stop_the_device(tmp_path):
 
     rig = _rig(tmp_path)
     rig.bus.devices[0x3C] = oled = RecordingDevice()
-    rig.device.display = make_display("ssd1306", bus=rig.bus)
+    rig.device.screen.display = make_display("ssd1306", bus=rig.bus)
     rig.run_until(20)
     drawn = oled.data_bytes
     assert drawn > 0
@@ -377,3 +377,27 @@ def test_sim_replays_recorded_raw_counts(tmp_path, capsys):
     nn = _nn(tmp_path / "o" / "kindpulse.sqlite")
     assert 60000 / np.median(nn[:, 1]) == pytest.approx(62, abs=2)
     assert len(nn) > 120
+
+
+def test_a_clock_that_does_not_start_at_zero(tmp_path):
+    """On a Pi, monotonic time at start is the uptime, not 0: beats and HRV must still line up."""
+    from kindpulse.clock import VirtualClock
+    from kindpulse.hardware.display import make_display
+    from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
+    from kindpulse.store.db import Store
+
+    boot_s = 86_400.0 * 3  # booted three days ago
+    clock = VirtualClock(start=boot_s)
+    config = sim_config(Config(), {}, tmp_path)
+    source = SyntheticSource(rr_series(400, hr_bpm=66, rmssd_ms=40, seed=3), t0_s=boot_s + 1, seed=3)
+    chip = EmulatedMAX30102(clock=clock, source=source)
+    device = Device(config, clock=clock, bus=EmulatedBus({config.device.sensor_address: chip}),
+                    pins=FakePins(clock), display=make_display("dummy"),
+                    store=Store(tmp_path / "kindpulse.sqlite", clock))
+    while device.now() < 120:
+        clock.advance(device.step())
+    first = [e for e in device.store.events() if e["type"] == "first_beat"]
+    assert first and 0 < first[0]["at_s"] < 5  # device time, not uptime
+    assert device.monitor.rmssd_ms is not None  # windows found their NN intervals
+    assert device.pulse.hr_bpm == pytest.approx(66, abs=8)  # the latest beats, RMSSD 40 ms
+    device.shutdown()

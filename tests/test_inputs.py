@@ -332,13 +332,13 @@ def test_sim_never_replaces_a_device_log(tmp_path, capsys):
     con.commit()
     con.close()
     before = log.read_bytes()
-    _one_line_exit_2(capsys, ["sim", "--duration", "10s", "--out", str(out)], "device log", "empty --out")
+    _one_line_exit_2(capsys, ["sim", "--duration", "10s", "--out", str(out)], "real device", "--out")
     assert log.read_bytes() == before
 
 
-def test_sim_outputs_are_private_and_a_sim_log_is_replaced(tmp_path, capsys):
+def test_sim_outputs_are_private_also_on_a_second_run(tmp_path, capsys):
     out = tmp_path / "o"
-    for _ in range(2):  # the second run replaces the first run's (simulated) log
+    for _ in range(2):  # the second run replaces the first run's outputs (and continues its log)
         code, stdout, err = _run(capsys, ["sim", "--duration", "20s", "--out", str(out)])
         assert code == 0, err
     for name in ("events.jsonl", "summary.json", "kindpulse.sqlite"):

@@ -9,6 +9,7 @@ the new PNGs before committing them: they are what the wearer sees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -28,6 +29,8 @@ TREND = tuple(38.0 + 6.0 * math.sin(i / 6.0) + 0.05 * i for i in range(60))
 SCREENS: dict[str, object] = {
     "idle": S.IdleView(hr_bpm=72, rmssd_ms=38, rmssd_trend_ms=TREND, stress_level=41),
     "idle_no_data": S.IdleView(hr_bpm=None, rmssd_ms=None),
+    "idle_disk_full": S.IdleView(hr_bpm=72, rmssd_ms=38, rmssd_trend_ms=TREND, stress_level=41,
+                                 storage_note=S.STORAGE_NOTES["full"]),
     "calibrating": S.CalibratingView(progress=0.4, hr_bpm=68),
     "place_finger": S.PlaceFingerView(),
     "poor_signal": S.PoorSignalView(motion=False),
@@ -131,40 +134,64 @@ def test_break_line_limit_matches_the_font() -> None:
     assert S.font("6x12").getbbox("x" * (MAX_LINE_CHARS + 1))[2] > S.WIDTH
 
 
-def test_choose_view_priorities() -> None:
-    from types import SimpleNamespace
-
+def _state(**changes) -> S.ScreenState:
+    """A healthy idle screen state, with ``changes`` applied."""
     from kindpulse.stress.baseline import BaselineState
     from kindpulse.stress.trigger import TriggerStatus
-    from kindpulse.ui.break_script import BreakScript
 
-    ready = BaselineState(True, 1.0, 30)
-    calm = TriggerStatus("calm", 30.0, 0.1, 0.2, 1.0, 0.0, None)
-    ui = {"session": "idle", "finger": True, "usable": True, "baseline": ready, "trigger": calm,
-          "hr_bpm": 70.0, "rmssd_ms": 40.0, "rmssd_trend": (39.0, 40.0), "now_s": 100.0}
+    base = S.ScreenState(
+        now_s=100.0, sensor_up=True, sensor_fault=None, finger=True, usable=True, motion=False,
+        session="idle", since_s=0.0, prompt_reason="", break_config=BreakConfig(), result=None,
+        baseline=BaselineState(True, 1.0, 30), trigger=TriggerStatus("calm", 30.0, 0.1, 0.2, 1.0, 0.0, None),
+        hr_bpm=70.0, rmssd_ms=40.0, rmssd_trend=(39.0, 40.0), snoozed=False, snoozed_until_hhmm="",
+        storage="ok",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_choose_view_priorities() -> None:
+    from kindpulse.session import BreakResult
+    from kindpulse.stress.baseline import BaselineState
+    from kindpulse.stress.trigger import TriggerStatus
+
+    ui = _state()
     assert S.choose_view(ui) == S.IdleView(70.0, 40.0, (39.0, 40.0), 30.0)
-    assert S.choose_view({**ui, "sensor_up": False}) == S.SensorErrorView()
-    assert S.choose_view({**ui, "finger": False}) == S.PlaceFingerView()
-    assert S.choose_view({**ui, "baseline": BaselineState(False, 0.25, 2)}) == S.CalibratingView(0.25, 70.0)
-    assert S.choose_view({**ui, "trigger": TriggerStatus("too_active", 80.0, -2, 2, 40, 0, None)}) == S.TooActiveView(70.0)
-    assert S.choose_view({**ui, "usable": False}) == S.PoorSignalView()
-    assert S.choose_view({**ui, "snoozed": True, "snoozed_until_hhmm": "15:00"}) == S.SnoozedView("15:00")
-    assert S.choose_view({**ui, "session": "prompt"}) == S.PromptView()
-    assert S.choose_view({**ui, "session": "prompt", "prompt_reason": "checkin"}).question == "a check-in?"
-    brk = S.choose_view({**ui, "session": "break", "since_s": 45.0, "script": BreakScript()})
+    assert S.choose_view(_state(sensor_up=False)) == S.SensorErrorView()
+    assert S.choose_view(_state(finger=False)) == S.PlaceFingerView()
+    assert S.choose_view(_state(baseline=BaselineState(False, 0.25, 2))) == S.CalibratingView(0.25, 70.0)
+    active = TriggerStatus("too_active", 80.0, -2, 2, 40, 0, None)
+    assert S.choose_view(_state(trigger=active)) == S.TooActiveView(70.0)
+    assert S.choose_view(_state(usable=False)) == S.PoorSignalView()
+    assert S.choose_view(_state(snoozed=True, snoozed_until_hhmm="15:00")) == S.SnoozedView("15:00")
+    assert S.choose_view(_state(session="prompt")) == S.PromptView()
+    assert S.choose_view(_state(session="prompt", prompt_reason="checkin")).question == "a check-in?"
+    brk = S.choose_view(_state(session="break", since_s=45.0))
     assert brk == S.break_view_at(55.0, 70.0)
-    res = SimpleNamespace(hr_before=80.0, hr_after=72.0, rmssd_before=25.0, rmssd_after=38.0)
-    assert S.choose_view({**ui, "session": "result", "result": res}) == S.ResultView(80.0, 72.0, 25.0, 38.0)
+    res = BreakResult(0.0, 180.0, True, False, hr_before=80.0, hr_after=72.0, rmssd_before=25.0,
+                      rmssd_after=38.0)
+    assert S.choose_view(_state(session="result", result=res)) == S.ResultView(80.0, 72.0, 25.0, 38.0)
     # The session outranks a lifted finger: a break continues on screen.
-    assert isinstance(S.choose_view({**ui, "session": "break", "finger": False, "since_s": 0.0}), S.BreakView)
+    assert isinstance(S.choose_view(_state(session="break", finger=False, since_s=0.0)), S.BreakView)
 
 
 def test_choose_view_tells_motion_and_io_errors_apart() -> None:
     from kindpulse.ui.screens import PoorSignalView, SensorErrorView, choose_view
 
-    assert choose_view({"usable": False, "motion": True}) == PoorSignalView(motion=True)
-    assert choose_view({"usable": False}) == PoorSignalView(motion=False)
-    gone = choose_view({"sensor_up": False, "sensor_error": "no MAX30102 answers at 0x57 on /dev/i2c-1"})
-    flaky = choose_view({"sensor_up": False, "sensor_error": "drain failed on the MAX30102: I/O error (errno 5)"})
+    assert choose_view(_state(usable=False, motion=True)) == PoorSignalView(motion=True)
+    assert choose_view(_state(usable=False)) == PoorSignalView(motion=False)
+    gone = choose_view(_state(sensor_up=False, sensor_fault="missing"))
+    flaky = choose_view(_state(sensor_up=False, sensor_fault="io"))
     assert gone == SensorErrorView()
     assert flaky.problem == "sensor I/O error"
+
+
+def test_screen_state_has_no_defaults() -> None:
+    # A state that forgets a field must fail at construction, never show the healthy screen.
+    with pytest.raises(TypeError):
+        S.ScreenState(now_s=0.0)  # type: ignore[call-arg]
+
+
+def test_a_short_disk_shows_on_the_idle_screen() -> None:
+    assert S.choose_view(_state()).storage_note is None
+    assert S.choose_view(_state(storage="low")).storage_note == ("disk low", "raw paused")
+    assert S.choose_view(_state(storage="full")).storage_note == ("disk full", "see doctor")

@@ -79,3 +79,18 @@ def test_unusable_log_files_are_one_line_errors(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(KindpulseError, match="cannot open the log"):
         Store(tmp_path / "afile" / "log.sqlite", VirtualClock())
+
+
+def test_saved_state_goes_into_the_history_hourly_and_at_close(tmp_path):
+    from kindpulse.store.export import iter_records
+
+    clock = VirtualClock()
+    store = Store(tmp_path / "kindpulse.sqlite", clock)
+    for i in range(14):  # every 10 min for 2 h 20 min
+        store.set_state("baseline", {"n": i})
+        clock.advance(600)
+    assert store.get_state("baseline") == {"n": 13}
+    store.close()
+    snaps = [r for r in iter_records(tmp_path) if r["kind"] == "baseline"]
+    assert [s["baseline"]["n"] for s in snaps] == [0, 6, 12, 13]
+    assert [s["t_s"] for s in snaps] == [0.0, 3600.0, 7200.0, 8400.0]  # the last one: at close

@@ -6,6 +6,7 @@ recorded beside it because a Pi has no real-time clock and may boot with a wrong
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Protocol
 
@@ -59,3 +60,11 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             self._t += seconds
+
+
+def local_time(clock: Clock, utc_offset_min: int, at_s: float | None = None) -> dt.datetime:
+    """Local wall time now (or ``at_s`` seconds of the clock's monotonic time), UTC + offset."""
+    wall = clock.wall() + utc_offset_min * 60
+    if at_s is not None:
+        wall += at_s - clock.monotonic()
+    return dt.datetime.fromtimestamp(wall, tz=dt.timezone.utc)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kindpulse.errors import ConfigError
+from kindpulse.hardware.display import KINDS as DISPLAY_KINDS
 from kindpulse.hardware.max30102 import SensorSettings
 from kindpulse.inputs import check_number, exists, read_toml
 from kindpulse.stress.baseline import BaselineConfig
@@ -64,21 +65,26 @@ class PinsConfig:
                 raise ConfigError(f"{name} must be a BCM GPIO number 0-27")
         if not -1 <= self.int_pin <= 27:
             raise ConfigError("int_pin must be a BCM GPIO number 0-27, or -1 when INT is not wired")
+        used = [(name, getattr(self, name)) for name in ("button_pin", "motor_pin", "int_pin")]
+        for i, (a, pin) in enumerate(used):
+            for b, other in used[i + 1:]:
+                if pin == other and pin >= 0:
+                    raise ConfigError(f"{a} and {b} are both GPIO {pin}: give each its own pin")
 
 
 @dataclass(frozen=True)
 class DisplayConfig:
     """The OLED: driver chip, I2C address (on the sensor's bus) and rotation."""
 
-    kind: str = "ssd1306"  # "ssd1306", "sh1106" or "dummy"
+    kind: str = "ssd1306"  # one of hardware.display.KINDS (ssd1306, sh1106, dummy, emulator)
     address: int = 0x3C
     rotate: int = 0  # 0-3, quarter turns
     fps_idle: float = 1.0
     fps_break: float = 8.0  # the breathing animation
 
     def __post_init__(self) -> None:
-        if self.kind not in ("ssd1306", "sh1106", "dummy"):
-            raise ConfigError(f"kind must be ssd1306, sh1106 or dummy, not {self.kind!r}")
+        if self.kind not in DISPLAY_KINDS:
+            raise ConfigError(f"kind must be one of {', '.join(DISPLAY_KINDS)}, not {self.kind!r}")
         if self.rotate not in (0, 1, 2, 3):
             raise ConfigError("rotate must be 0, 1, 2 or 3 (quarter turns)")
         if not (0 < self.fps_idle <= 30 and 0 < self.fps_break <= 30):

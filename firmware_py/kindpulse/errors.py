@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class KindpulseError(Exception):
     """Root of every error kindpulse raises on purpose."""
@@ -29,3 +31,16 @@ class SensorTimeout(SensorError, TimeoutError):
 
 class SensorConfigError(KindpulseError, ValueError):
     """A sensor configuration the datasheet does not allow (for example SR x PW x mode)."""
+
+
+# What the screens tell the wearer about a sensor that is down, from the exception's type
+# (never from its message text): "missing" (nothing, or not a MAX30102, answers), "io" (it
+# answered, then a transfer failed). None: the sensor is up.
+SensorFault = Literal["missing", "io"]
+MISSING: SensorFault = "missing"
+IO: SensorFault = "io"
+
+
+def sensor_fault(exc: SensorError) -> SensorFault:
+    """The fault a `SensorError` stands for: `SensorNotFound` -> "missing", anything else "io"."""
+    return MISSING if isinstance(exc, SensorNotFound) else IO

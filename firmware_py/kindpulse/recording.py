@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kindpulse.errors import InputError
-from kindpulse.inputs import FS_MAX_HZ, FS_MIN_HZ, read_bytes
+from kindpulse.inputs import FS_MAX_HZ, FS_MIN_HZ, read_bytes, read_text
 
 __all__ = ["Recording", "load_ibi", "load_ppg"]
 
@@ -371,3 +371,27 @@ def load_ibi(path: str | Path, *, column: str | None = None) -> np.ndarray:
     if med > 1e5:
         raise InputError(f"intervals in {p} have a median of {med:g} ms; give inter-beat intervals in ms")
     return ibi.astype(np.float64)
+
+
+def read_numbers(path: Path, what: str) -> np.ndarray:
+    """A one-number-per-line file (a header line allowed; the first comma-separated cell counts)
+    -> float array of finite values. ``what`` names the data in the one-line errors ("PPG", "RR")."""
+    values = []
+    lines = read_text(path, f"{what} file").splitlines()
+    for i, line in enumerate(lines):
+        cell = line.split(",")[0].strip()
+        if not cell:
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            if i == 0:
+                continue  # header
+            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: "
+                             f"{what} files hold one number per line") from None
+        if not math.isfinite(values[-1]):
+            raise InputError(f"{path}:{i + 1}: {cell!r} is not a finite number: {what} files hold one "
+                             "measured value per line (remove or fill the missing ones)")
+    if len(values) < 2:
+        raise InputError(f"{path} holds no {what} values: expected one number per line")
+    return np.asarray(values, dtype=np.float64)

@@ -20,6 +20,13 @@ PROMPT = "prompt"
 BREAK = "break"
 RESULT = "result"
 
+# Why the prompt shows (Session.prompt_reason)
+STRESS = "stress"  # the trigger saw a sustained episode
+CHECKIN = "checkin"  # desk mode's periodic check-in
+
+# Paced breathing inflates RMSSD for a while after a break: the baseline keeps it out.
+AFTER_BREAK_S = 60.0
+
 Emit = Callable[..., None]
 Measure = Callable[[float], tuple[float | None, float | None]]  # now_s -> (hr_bpm, rmssd_ms) over the last 60 s
 Play = Callable[[tuple], None]
@@ -59,6 +66,7 @@ class Session:
         emit: Emit,
         play: Play,
         measure: Measure,
+        desk: bool = False,
     ) -> None:
         self.prompt_config = prompt_config
         self.script = BreakScript(break_config)
@@ -72,9 +80,12 @@ class Session:
         self._prompted = False
         self._before: tuple[float | None, float | None] = (None, None)
         self._next_cue = 0
+        # desk mode: a check-in every `checkin_interval_min` while idle (0 = never)
+        self._checkin_every_s = prompt_config.checkin_interval_min * 60 if desk else 0.0
+        self._last_checkin_s = 0.0
 
     # -- inputs ---------------------------------------------------------------
-    def invite(self, now_s: float, reason: str = "stress", detail: dict | None = None) -> bool:
+    def invite(self, now_s: float, reason: str = STRESS, detail: dict | None = None) -> bool:
         """Show the prompt (only from idle or the result screen). Returns whether it was shown."""
         if self.state not in (IDLE, RESULT):
             return False
@@ -84,6 +95,14 @@ class Session:
         self._play(motor.PROMPT)
         self._emit("vibrate", pattern="prompt")
         return True
+
+    def checkin(self, now_s: float) -> None:
+        """Desk mode: invite a check-in when one is due and the wearer is idle."""
+        if self._checkin_every_s <= 0 or self.state != IDLE:
+            return
+        if now_s - self._last_checkin_s >= self._checkin_every_s:
+            self._last_checkin_s = now_s
+            self.invite(now_s, CHECKIN)
 
     def short_press(self, now_s: float) -> None:
         if self.state in (IDLE, PROMPT, RESULT):
@@ -121,6 +140,10 @@ class Session:
     def busy(self) -> bool:
         """True while the wearer is being asked or guided: no new prompt, no baseline learning."""
         return self.state in (PROMPT, BREAK)
+
+    def guided_recently(self, now_s: float) -> bool:
+        """Asked or guided now, or a break ended less than `AFTER_BREAK_S` ago."""
+        return self.busy or (self.result is not None and now_s - self.result.end_s < AFTER_BREAK_S)
 
     # -- internals ------------------------------------------------------------
     def _enter(self, state: str, now_s: float) -> None:

@@ -17,8 +17,12 @@ import sys
 
 import numpy as np
 
+from kindpulse.commands import help_for
 from kindpulse.commands.args import WINDOW_MIN_S, positive_number, sample_rate, window_seconds
+from kindpulse.dsp.artifacts import correct_beats
+from kindpulse.dsp.pipeline import _hrv, analyze_ppg, hrv_windows
 from kindpulse.errors import InputError
+from kindpulse.recording import load_ibi, load_ppg
 
 __all__ = ["add_parser", "analyze_ibi", "run"]
 
@@ -27,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``analyze`` on the CLI's subparsers."""
     p = subparsers.add_parser(
         "analyze",
-        help="beats, NN intervals, quality and HRV of a PPG or IBI recording",
+        help=help_for("analyze"),
         description="Analyse a PPG recording (CSV with a header, or .npy) or, with --ibi, "
         "a list of inter-beat intervals in ms. Prints JSON or a short table.",
     )
@@ -55,9 +59,6 @@ def analyze_ibi(ibi_ms: np.ndarray, *, window_s: float | None = None) -> dict:
 
     Beat times are the cumulative sum of the intervals, starting at 0 s.
     """
-    from kindpulse.dsp.artifacts import correct_beats
-    from kindpulse.dsp.pipeline import _hrv, hrv_windows
-
     ibi = np.asarray(ibi_ms, dtype=np.float64)
     beats = np.concatenate([[0.0], np.cumsum(ibi) / 1000.0])
     res = correct_beats(beats)
@@ -125,8 +126,6 @@ def _text(res: dict, name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``kindpulse analyze``; InputError becomes a one-line message (exit 2)."""
-    from kindpulse.recording import load_ibi, load_ppg
-
     if (args.file is None) == (args.ibi is None):
         raise InputError("give either a PPG FILE or --ibi FILE (see 'kindpulse analyze --help')")
     if args.ibi is not None:
@@ -135,8 +134,6 @@ def run(args: argparse.Namespace) -> int:
         res = analyze_ibi(load_ibi(args.ibi, column=args.column), window_s=args.window)
         name = args.ibi
     else:
-        from kindpulse.dsp.pipeline import analyze_ppg
-
         rec = load_ppg(args.file, fs=args.fs, column=args.column)
         try:
             res = analyze_ppg(rec.x, rec.fs, invert=args.invert, window_s=args.window, full_scale=args.full_scale)

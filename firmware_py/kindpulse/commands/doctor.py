@@ -13,10 +13,13 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kindpulse.clock import Clock, RealClock
+from kindpulse.commands import help_for
 from kindpulse.commands.args import bcm_pin
+from kindpulse.config import DisplayConfig, PinsConfig, load_config
 from kindpulse.errors import KindpulseError
 from kindpulse.hardware import registers as R
 from kindpulse.hardware.button import Button
@@ -26,9 +29,10 @@ from kindpulse.hardware.pins import Pins
 from kindpulse.hardware.wait import IntPinWaiter
 from kindpulse.inputs import arg_number
 
-# Default wiring (BCM numbers, see hardware/README.md); the config file's [pins] win when present
-INT_PIN, BUTTON_PIN, MOTOR_PIN = 4, 17, 18
-OLED_ADDRESS = 0x3C
+# Default wiring: the config's own defaults (BCM numbers, see hardware/README.md); the config
+# file's [pins] and the command line win when present.
+INT_PIN, BUTTON_PIN, MOTOR_PIN = PinsConfig().int_pin, PinsConfig().button_pin, PinsConfig().motor_pin
+OLED_ADDRESS = DisplayConfig().address
 GROUP_FIX = "sudo usermod -aG i2c,gpio $USER, then log in again"
 
 
@@ -58,6 +62,7 @@ class DoctorEnv:
     oled_address: int = OLED_ADDRESS
     button_timeout_s: float = 10.0
     user: Callable[[float], None] | None = None  # sim: acts as the person at the device
+    data_dir: Path | None = None  # the log's directory: free space, integrity, who writes it
     say: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
 
 
@@ -214,6 +219,10 @@ def run_checks(env: DoctorEnv) -> list[Check]:
                 if close is not None:
                     close()
     _gpio_checks(env, add)
+    if env.data_dir is not None:
+        from kindpulse.store.health import log_checks
+
+        add(*(Check(c.ok, c.what, c.fix) for c in log_checks(env.data_dir)))
     return results
 
 
@@ -266,7 +275,7 @@ def sim_env(bus_number: int = 1, *, int_pin: int | None = INT_PIN, button_pin: i
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("doctor", help="check I2C, sensor, OLED, motor and button; say what to fix")
+    p = subparsers.add_parser("doctor", help=help_for("doctor"))
     p.add_argument("--sim", action="store_true", help="run every check against the emulator")
     p.add_argument("--config", default=None, help="config file for the pins (default /etc/kindpulse/config.toml)")
     p.add_argument("--bus", type=arg_number("--bus", lo=0, hi=255, integer=True), default=None,
@@ -278,20 +287,24 @@ def add_parser(subparsers: Any) -> None:
                    help=f"BCM pin 0-27 (default {BUTTON_PIN})")
     p.add_argument("--motor-pin", type=bcm_pin("--motor-pin"), default=None,
                    help=f"BCM pin 0-27 (default {MOTOR_PIN})")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="the log's directory (default: device.data_dir of the config; --sim: none)")
     p.set_defaults(run=run)
 
 
 def _configured(args: argparse.Namespace):
     """The config file (or defaults), with the command line's pins and bus on top."""
-    from kindpulse.config import load_config
-
     cfg = load_config(args.config, required=args.config is not None)
     int_pin = None if cfg.pins.int_pin < 0 else cfg.pins.int_pin
     if args.int_pin is not None:
         int_pin = args.int_pin
     if args.no_int:
         int_pin = None
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is None and not args.sim:
+        data_dir = Path(cfg.device.data_dir)
     return {
+        "data_dir": data_dir,
         "bus_number": args.bus if args.bus is not None else cfg.device.i2c_bus,
         "int_pin": int_pin,
         "button_pin": args.button_pin if args.button_pin is not None else cfg.pins.button_pin,
@@ -303,7 +316,9 @@ def _configured(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     wiring = _configured(args)
+    data_dir = wiring.pop("data_dir")
     env = sim_env(**wiring) if args.sim else real_env(**wiring)
+    env.data_dir = data_dir
     results = run_checks(env)
     return 0 if all(c.ok for c in results) else 1
 

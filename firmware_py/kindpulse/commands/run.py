@@ -7,14 +7,17 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
+from kindpulse.commands import help_for
 from kindpulse.config import load_config
 from kindpulse.device import Device
 from kindpulse.rigs.real import build_real_rig
 from kindpulse.rigs.simulated import build_sim_rig, sim_config
+from kindpulse.rigs.warm import load_kernels
 from kindpulse.sim.sources import SyntheticSource
 
 SIM_DEFAULT_DIR = Path("out/run-sim")
@@ -22,7 +25,7 @@ SIM_HORIZON_S = 24 * 3600.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="the daemon on real hardware (--sim: on emulated hardware)")
+    p = sub.add_parser("run", help=help_for("run"))
     p.add_argument("--config", type=Path, help="TOML config (default /etc/kindpulse/config.toml)")
     p.add_argument("--sim", action="store_true", help="run on the emulator at real speed")
     p.add_argument("--data-dir", type=Path, help="override device.data_dir")
@@ -34,9 +37,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
     config = load_config(args.config, required=args.config is not None)
+    load_kernels()  # before the first turn, so before READY=1 (see rigs/warm.py)
     if args.sim:
         return _run_sim(config, args.data_dir or SIM_DEFAULT_DIR)
-    rig = build_real_rig(config, args.data_dir)
+    rig = build_real_rig(config, args.data_dir, systemd=os.environ)  # Type=notify under systemd
     install_sigterm(rig.device)
     try:
         rig.device.run()
@@ -50,7 +54,7 @@ def _run_sim(config, out: Path) -> int:
     """A resting finger on the emulator at real speed until Ctrl-C or SIGTERM."""
     rig = build_sim_rig(SyntheticSource.resting(SIM_HORIZON_S), sim_config(config, {}, out), out,
                         start=dt.datetime.now().time(), on_event=lambda ev: print(json.dumps(ev), flush=True),
-                        use_int=True)
+                        use_int=True, systemd=os.environ)
     install_sigterm(rig.device)
     print(f"kindpulse run --sim: emulated hardware at real speed, log in {out}/kindpulse.sqlite; Ctrl-C stops",
           flush=True)

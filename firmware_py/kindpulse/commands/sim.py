@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import math
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -22,17 +21,23 @@ from typing import Any
 
 import numpy as np
 
+from kindpulse.commands import help_for
 from kindpulse.commands.args import sample_rate
 from kindpulse.config import Config, load_config
 from kindpulse.errors import ConfigError, InputError
-from kindpulse.inputs import MAX_DURATION_S, arg_number, exists, read_text
+from kindpulse.inputs import MAX_DURATION_S, arg_number
+from kindpulse.recording import read_numbers
 from kindpulse.rigs.simulated import SimRig, build_sim_rig, make_out_dir, sim_config
 from kindpulse.sim.frames import FrameRecorder, terminal_frame
 from kindpulse.sim.scenario import Scenario, load_scenario, parse_duration
 from kindpulse.sim.sources import PPGSource, RecordedSource, SyntheticSource
+from kindpulse.store.db import delete_log, log_made_by_sim
+from kindpulse.store.lock import LogLocked, holder
+from kindpulse.store.schema import LOG_NAME
 
-OUTPUTS = ("events.jsonl", "frames.gif", "kindpulse.sqlite", "kindpulse.sqlite-wal", "kindpulse.sqlite-shm",
-           "summary.json")
+# The run's own outputs (replaced by each run); the log, kindpulse.sqlite, continues across runs
+# as a restarted daemon's would, unless --fresh.
+OUTPUTS = ("events.jsonl", "frames.gif", "summary.json")
 
 
 @dataclasses.dataclass
@@ -47,50 +52,9 @@ class SimResult:
         return self.duration_s / self.wall_s if self.wall_s > 0 else float("inf")
 
 
-def _read_column(path: Path, what: str) -> np.ndarray:
-    """One numeric column (a header line allowed) -> float array; every value finite."""
-    values = []
-    lines = read_text(path, f"{what} file").splitlines()
-    for i, line in enumerate(lines):
-        cell = line.split(",")[0].strip()
-        if not cell:
-            continue
-        try:
-            values.append(float(cell))
-        except ValueError:
-            if i == 0:
-                continue  # header
-            raise InputError(f"{path}:{i + 1}: {cell!r} is not a number: {what} files hold one number per line") from None
-        if not math.isfinite(values[-1]):
-            raise InputError(f"{path}:{i + 1}: {cell!r} is not a finite number: {what} files hold one "
-                             "measured value per line (remove or fill the missing ones)")
-    if len(values) < 2:
-        raise InputError(f"{path} holds no {what} values: expected one number per line")
-    return np.asarray(values, dtype=np.float64)
-
-
 def _private(path: Path) -> None:
     """Health data: readable by the owner's group only, like the log (store.db)."""
     os.chmod(path, 0o640)
-
-
-def _refuse_foreign_log(out: Path) -> None:
-    """A command never deletes a log it did not make: only a simulation's own log is replaced."""
-    log = out / "kindpulse.sqlite"
-    if not exists(log):
-        return
-    try:
-        con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
-        try:
-            infos = [json.loads(r[0]) for r in con.execute("SELECT info FROM sessions")]
-        finally:
-            con.close()
-        simulated = bool(infos) and all(isinstance(i, dict) and i.get("sim") is True for i in infos)
-    except (sqlite3.Error, ValueError, OSError):
-        simulated = False
-    if not simulated:
-        raise InputError(f"{out} holds a device log ({log.name}) that kindpulse sim did not make; "
-                         "sim never replaces it: choose an empty --out directory")
 
 
 @dataclasses.dataclass
@@ -112,11 +76,11 @@ def plan_from_args(args: argparse.Namespace) -> SimPlan:
     if args.ppg is not None:
         if args.fs is None:
             raise ConfigError("--ppg needs --fs HZ, the sample rate of the recording (e.g. --fs 100)")
-        counts = _read_column(Path(args.ppg), "PPG")
+        counts = read_numbers(Path(args.ppg), "PPG")
         src = RecordedSource(counts, args.fs, t0_s=0.0)
         return SimPlan(src, duration or src.duration_s, presses, {}, Path(args.ppg).stem)
     if args.rr is not None:
-        rr = _read_column(Path(args.rr), "RR")
+        rr = read_numbers(Path(args.rr), "RR")
         if np.any(rr < 200) or np.any(rr > 3000):
             raise InputError(f"{args.rr}: RR values must be in ms (200-3000); seconds? multiply by 1000")
         src = SyntheticSource(rr, t0_s=1.0, seed=0)
@@ -137,14 +101,16 @@ def simulate(
     speed: float | None = None,
     accept_prompts_after_s: float | None = None,
     on_frame: Callable[[float, Any], None] | None = None,
+    fresh: bool = False,
     progress: Callable[[float], None] | None = None,
 ) -> SimResult:
-    """Run the device on emulated hardware; `speed` None = as fast as possible; `progress` gets
-    the device time (s) after each step."""
+    """Run the device on emulated hardware; `speed` None = as fast as possible. An existing
+    simulated log in `out` is continued (a new run of the same device), or deleted with `fresh`;
+    a real device's log is never touched. `progress` gets the device time (s) after each step."""
     make_out_dir(out)
-    _refuse_foreign_log(out)
+    prepare_log(out / LOG_NAME, fresh)
     try:
-        for name in OUTPUTS:  # a fresh run replaces the previous simulation's outputs, nothing else
+        for name in OUTPUTS:  # this run's outputs replace the previous run's
             (out / name).unlink(missing_ok=True)
         events_file = (out / "events.jsonl").open("w", encoding="utf-8")
         _private(out / "events.jsonl")
@@ -187,9 +153,23 @@ def simulate(
         "counts": {k: sum(1 for e in rig.events if e["type"] == k) for k in sorted({e["type"] for e in rig.events})},
         "frames_in_gif": frames,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n",
+                                      encoding="utf-8")
     _private(out / "summary.json")
     return result
+
+
+def prepare_log(path: Path, fresh: bool) -> None:
+    """Refuse a log in use and a real device's log; with `fresh`, delete a simulated one."""
+    who = holder(path)
+    if who is not None:
+        raise LogLocked(f"{path.parent} is in use by {who}: stop that process first, or choose another --out")
+    made_by_sim = log_made_by_sim(path)
+    if made_by_sim is False:
+        raise InputError(f"{path.parent} holds a real device's log: kindpulse sim never writes into it; "
+                         "give --out another directory")
+    if fresh and made_by_sim:
+        delete_log(path)
 
 
 # -- CLI -------------------------------------------------------------------------------
@@ -255,7 +235,7 @@ def _hhmm(text: str) -> dt.time:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sim", help="the whole device on emulated hardware")
+    p = sub.add_parser("sim", help=help_for("sim"))
     src = p.add_argument_group("what the finger does (one of)")
     src.add_argument("--scenario", metavar="NAME_OR_FILE",
                      help="bundled: calm-day, stress-episode, exercise, finger-off, demo; or a .toml file")
@@ -272,7 +252,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=_hhmm, default=dt.time(9, 0), help="simulated wall clock at the start (HH:MM)")
     p.add_argument("--config", type=Path, help="device config TOML (default: built-in defaults)")
     p.add_argument("--live", action="store_true", help="show the OLED in the terminal")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where events.jsonl, frames.gif and the log go")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where events.jsonl, frames.gif and the log go (a log there is continued)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start a new simulated log in DIR instead of continuing it")
     p.set_defaults(run=run)
 
 
@@ -298,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = simulate(plan, config, args.out, start=args.start, speed=args.speed,
                           accept_prompts_after_s=args.accept_prompts_after, on_frame=on_frame,
-                          progress=progress)
+                          fresh=args.fresh, progress=progress)
     finally:
         progress.done()
     print(f"simulated {plan.name}: {result.duration_s / 60:.1f} min in {result.wall_s:.1f} s "

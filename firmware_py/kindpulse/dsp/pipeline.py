@@ -29,6 +29,7 @@ import numpy as np
 from kindpulse.dsp.artifacts import NNBatch, NNStream
 from kindpulse.dsp.beats import BeatDetector, DetectorParams
 from kindpulse.dsp.filter import BandpassFilter
+from kindpulse.dsp.hrv import HRV_KEYS, hrv_metrics
 from kindpulse.dsp.quality import MIN_HRV_FS, QualityParams, QualityTracker, flag_names
 from kindpulse.errors import ConfigError, InputError
 
@@ -404,8 +405,6 @@ def _beats_only(t_s: np.ndarray) -> NNBatch:
 
 
 def _hrv(nn_t: np.ndarray, nn_ms: np.ndarray, ok: bool) -> dict[str, float | None]:
-    from kindpulse.dsp.hrv import HRV_KEYS, hrv_metrics
-
     if not ok or nn_ms.size == 0:
         return dict.fromkeys(HRV_KEYS)
     return hrv_metrics(nn_t, nn_ms)

@@ -10,11 +10,23 @@ luma.oled and luma.emulator are imported only when such a device is built.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kindpulse.errors import ConfigError, KindpulseError
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Every display kind, listed once (config.DisplayConfig checks against this).
 KINDS = ("ssd1306", "sh1106", "dummy", "emulator")
+
+
+class Display(Protocol):
+    """The part of a luma device the daemon uses."""
+
+    def display(self, image: Image.Image) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 class DisplayError(KindpulseError, OSError):
@@ -22,7 +34,7 @@ class DisplayError(KindpulseError, OSError):
 
 
 def make_display(kind: str = "ssd1306", *, i2c_port: int = 1, address: int = 0x3C, rotate: int = 0,
-                 width: int = 128, height: int = 64, bus: Any = None) -> Any:
+                 width: int = 128, height: int = 64, bus: Any = None) -> Display:
     """Build a luma device. ``rotate`` is 0-3 quarter turns; ``bus``, if given, is an open
     smbus2-compatible bus that the caller owns (luma then never opens or closes one)."""
     if kind not in KINDS:

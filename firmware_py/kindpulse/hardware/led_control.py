@@ -34,6 +34,13 @@ class LedCurrentController:
         self.dc: list[float | None] = [None, None]  # red, ir as fractions of full scale
         self._out_since: float | None = None
 
+    def follow(self, sensor: MAX30102) -> None:
+        """Control a new driver object for the same chip (after a reconnect): its currents were
+        just configured afresh, so the DC estimate and the hold timer start over."""
+        self.sensor = sensor
+        self.dc = [None, None]
+        self._out_since = None
+
     def _observe(self, batch: FifoBatch) -> None:
         fs = float(self.sensor.full_scale_counts)
         alpha = min(1.0, len(batch) / (self.smoothing_s * batch.output_rate_sps))

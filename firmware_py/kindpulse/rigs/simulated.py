@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,14 @@ from kindpulse.clock import VirtualClock
 from kindpulse.config import Config, config_from_dict
 from kindpulse.device import Device
 from kindpulse.errors import InputError
-from kindpulse.hardware.display import make_display
+from kindpulse.hardware.display import Display, make_display
 from kindpulse.hardware.wait import IntPinWaiter
+from kindpulse.observers import DeviceObserver
+from kindpulse.service_status import systemd_observers
 from kindpulse.sim import EmulatedBus, EmulatedMAX30102, FakePins
 from kindpulse.sim.sources import PPGSource
-from kindpulse.store.db import Store
+from kindpulse.store.db import Store, last_wall
+from kindpulse.store.schema import LOG_NAME
 
 SIM_DATE = dt.date(2026, 1, 5)  # a Monday; the wall clock of a simulation
 SHORT_PRESS_S = 0.2
@@ -35,7 +38,9 @@ def sim_config(base: Config, overrides: dict, data_dir: Path) -> Config:
     return dataclasses.replace(
         config,
         device=dataclasses.replace(config.device, data_dir=str(data_dir), timezone_offset_min=0),
-        display=dataclasses.replace(config.display, kind="dummy"),
+        # luma's dummy keeps the frames; a config that asks for the emulator's window keeps it
+        display=dataclasses.replace(config.display,
+                                    kind="emulator" if config.display.kind == "emulator" else "dummy"),
     )
 
 
@@ -53,12 +58,12 @@ class SimRig:
     """The device on emulated hardware, with every part reachable (tests inject faults here)."""
 
     clock: VirtualClock
-    chip: Any
-    bus: Any
-    pins: Any
-    display: Any
-    store: Any
-    device: Any
+    chip: EmulatedMAX30102
+    bus: EmulatedBus
+    pins: FakePins
+    display: Display
+    store: Store
+    device: Device
     events: list[dict]
     _actions: list[tuple[float, int, str]] = dataclasses.field(default_factory=list)
     _seq: int = 0
@@ -102,18 +107,28 @@ def build_sim_rig(
     on_frame: Callable[[float, Any], None] | None = None,
     chip_present: bool = True,
     use_int: bool = False,
+    observers: Sequence[DeviceObserver] = (),
+    systemd: Mapping[str, str] | None = None,
 ) -> SimRig:
-    """Wire `Device` to the emulator, fake pins and a dummy display; the log goes to out/."""
+    """Wire `Device` to the emulator, fake pins and a dummy display; the log goes to out/.
+
+    ``systemd``: an environment with NOTIFY_SOCKET (and WATCHDOG_USEC): the device speaks sd_notify
+    on the virtual clock, as `kindpulse run` does under systemd.
+    """
     make_out_dir(out)
     wall_start = dt.datetime.combine(SIM_DATE, start, tzinfo=dt.timezone.utc).timestamp()
+    previous = last_wall(out / LOG_NAME)
+    while previous is not None and wall_start <= previous:  # a continued log: restart on a later day
+        wall_start += 86400.0
     clock = VirtualClock(wall_start=wall_start)
+    observers = (*observers, *systemd_observers(systemd, clock, config.device.timezone_offset_min))
     chip = EmulatedMAX30102(clock=clock, source=source)
     chip.present = chip_present
     bus = EmulatedBus({config.device.sensor_address: chip})
     pins = FakePins(clock)
-    display = make_display("dummy")
-    store = Store(out / "kindpulse.sqlite", clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
-                  info={"sim": True})
+    display = make_display(config.display.kind if config.display.kind == "emulator" else "dummy")
+    store = Store(out / LOG_NAME, clock, keep_raw_ppg_days=config.device.keep_raw_ppg_days,
+                  info={"sim": True}, sim=True)
     events: list[dict] = []
 
     def collect(ev: dict) -> None:
@@ -126,5 +141,5 @@ def build_sim_rig(
         pins.connect(config.pins.int_pin, chip.int_level)
         waiter = IntPinWaiter(pins, config.pins.int_pin, clock)
     device = Device(config, clock=clock, bus=bus, pins=pins, display=display, store=store,
-                    on_event=collect, on_frame=on_frame, waiter=waiter)
+                    on_event=collect, on_frame=on_frame, waiter=waiter, observers=observers)
     return SimRig(clock, chip, bus, pins, display, store, device, events)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from kindpulse.dsp.hrv import Norm, Reference
 from kindpulse.errors import ConfigError
 
 # The six parameters that feed PNS/SNS (dsp.hrv.Reference fields), in storage order.
@@ -82,12 +83,6 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
-class BaselineNorm:
-    mean: float  # robust centre (median)
-    sd: float  # 1.4826 x MAD, floored
-
-
-@dataclass(frozen=True)
 class BaselineState:
     ready: bool
     progress: float  # 0..1 toward the first estimate; 1 once ready
@@ -105,7 +100,7 @@ class Baseline:
         self._head = 0
         self._count = 0
         self._last_sample_s = -math.inf
-        self._norms: dict[str, BaselineNorm] | None = None
+        self._norms: dict[str, Norm] | None = None
 
     # -- state ---------------------------------------------------------------
     @property
@@ -163,7 +158,7 @@ class Baseline:
         return True
 
     # -- output --------------------------------------------------------------
-    def norms(self) -> dict[str, BaselineNorm]:
+    def norms(self) -> dict[str, Norm]:
         """Median and floored robust SD per parameter; raises if not ready."""
         if not self.ready:
             raise RuntimeError("baseline is still calibrating; check .ready first")
@@ -174,7 +169,7 @@ class Baseline:
             out = {}
             for i, k in enumerate(PARAMS):
                 floor = max(self.config.sd_floor_abs[k], self.config.sd_floor_rel[k] * abs(float(med[i])))
-                out[k] = BaselineNorm(mean=float(med[i]), sd=max(float(mad[i]), floor))
+                out[k] = Norm(mean=float(med[i]), sd=max(float(mad[i]), floor))  # median, floored 1.4826 MAD
             self._norms = out
         return dict(self._norms)
 
@@ -185,12 +180,9 @@ class Baseline:
         n = self.norms()[key]
         return (value - n.mean) / n.sd
 
-    def reference(self) -> Any:
+    def reference(self) -> Reference:
         """The norms as a `kindpulse.dsp.hrv.Reference`, for `pns_sns`."""
-        from kindpulse.dsp.hrv import Norm, Reference  # lazy: keeps this module numba-free
-
-        n = self.norms()
-        return Reference(**{k: Norm(mean=n[k].mean, sd=n[k].sd) for k in PARAMS})
+        return Reference(**self.norms())
 
     # -- persistence ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from kindpulse.dsp.hrv import hrv_metrics
 from kindpulse.errors import ConfigError
 
 MetricsFn = Callable[[np.ndarray, np.ndarray], Mapping[str, float | None]]
@@ -106,8 +107,6 @@ def window_coverage(nn_t_s: np.ndarray, nn_ms: np.ndarray, start_s: float, end_s
 
 
 def _default_metrics_fn() -> MetricsFn:
-    from kindpulse.dsp.hrv import hrv_metrics  # lazy: the stress layer is testable without numba
-
     return hrv_metrics
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kindpulse.dsp.hrv import pns_sns
 from kindpulse.errors import ConfigError
 from kindpulse.stress.baseline import Baseline
 from kindpulse.stress.rolling import HrvSnapshot, QualityLike
@@ -168,8 +169,6 @@ class StressTrigger:
         self.status = TriggerStatus(CALIBRATING, None, None, None, None, 0.0, None)
 
     def _default_scorer(self, metrics: Mapping[str, float | None]) -> tuple[float | None, float | None]:
-        from kindpulse.dsp.hrv import pns_sns  # lazy: keeps the state machine numba-free
-
         return pns_sns(metrics, self.baseline.reference())
 
     # -- external notes ------------------------------------------------------

@@ -11,7 +11,7 @@ images are stable.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,8 +19,12 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from kindpulse.errors import IO
+from kindpulse.session import BREAK, CHECKIN, PROMPT, RESULT
+from kindpulse.stress.trigger import POOR_SIGNAL, TOO_ACTIVE
 from kindpulse.ui.break_script import DEFAULT as DEFAULT_BREAK
 from kindpulse.ui.break_script import BreakConfig, breath_size, pacer, step_at
+from kindpulse.ui.state import ScreenState
 
 WIDTH, HEIGHT = 128, 64
 FONT_DIR = Path(__file__).with_name("fonts")
@@ -58,6 +62,7 @@ class IdleView:
     rmssd_ms: float | None
     rmssd_trend_ms: tuple[float, ...] = ()  # oldest first, e.g. one per minute
     stress_level: float | None = None  # 0..100 (trigger.stress_level)
+    storage_note: tuple[str, str] | None = None  # two short lines in place of the trend (disk low/full)
 
 
 @dataclass(frozen=True)
@@ -230,12 +235,18 @@ def render_idle(draw: ImageDraw.ImageDraw, view: IdleView) -> None:
     draw.text((62, 0), "HRV", font=small(), fill=ON)
     _right(draw, 127, 0, f"{_num(view.rmssd_ms)} ms", small())
     box = (62, 11, 127, 28)
-    pts = sparkline_points(view.rmssd_trend_ms, box)
+    if view.storage_note is not None:  # monitoring goes on, but someone should free the disk
+        draw.rectangle(box, fill=ON)
+        for i, line in enumerate(view.storage_note):
+            w = _text_w(line, small())
+            draw.text((box[0] + (box[2] - box[0] + 1 - w) // 2, box[1] + 1 + 8 * i), line, font=small(), fill=OFF)
+    else:
+        pts = sparkline_points(view.rmssd_trend_ms, box)
+        if len(pts) > 1:
+            draw.line(pts, fill=ON)
+        elif pts:
+            draw.point(pts[0], fill=ON)
     draw.line((62, 29, 127, 29), fill=ON)  # baseline rule under the trend
-    if len(pts) > 1:
-        draw.line(pts, fill=ON)
-    elif pts:
-        draw.point(pts[0], fill=ON)
     draw.text((0, 36), "stress", font=body(), fill=ON)
     _right(draw, 127, 36, stress_band(view.stress_level), body())
     _gauge(draw, (0, 52, 127, 61), view.stress_level)
@@ -376,52 +387,42 @@ def render(view: object) -> Image.Image:
     return img
 
 
+# What the idle screen says when the log's disk runs short (store.db.Store.storage).
+STORAGE_NOTES: dict[str, tuple[str, str]] = {
+    "low": ("disk low", "raw paused"),
+    "full": ("disk full", "see doctor"),
+}
 
-def choose_view(ui: Mapping[str, Any]) -> object:
-    """Which screen to show, from the daemon's UI state (pure; missing keys are tolerated).
 
-    Keys read: sensor_up, sensor_error, session ('idle'|'prompt'|'break'|'result'),
-    now_s, since_s, script (BreakScript), result (hr_before/hr_after/rmssd_before/
-    rmssd_after), prompt_reason, finger, usable, snoozed, snoozed_until_hhmm,
-    baseline (BaselineState), trigger (TriggerStatus), hr_bpm, rmssd_ms, rmssd_trend.
-    Priority: sensor fault > the session (prompt, break, result) > no finger >
-    snoozed > calibrating > too active > poor signal > idle.
-    """
-    hr = ui.get("hr_bpm")
-    if ui.get("sensor_up", True) is False:
-        error = str(ui.get("sensor_error", ""))
-        if error and not any(k in error for k in ("no MAX30102 answers", "no answer", "not a MAX30102")):
+def choose_view(state: ScreenState) -> object:
+    """Which screen to show (pure). Priority: sensor fault > the session (prompt, break,
+    result) > no finger > snoozed > calibrating > too active > poor signal > idle."""
+    hr = state.hr_bpm
+    if not state.sensor_up:
+        if state.sensor_fault == IO:
             return SensorErrorView(problem="sensor I/O error")
         return SensorErrorView()
-    session = ui.get("session", "idle")
-    if session == "break":
-        script = ui.get("script")
-        t = float(ui.get("now_s", 0.0)) - float(ui.get("since_s", 0.0))
-        config = getattr(script, "config", DEFAULT_BREAK)
-        return break_view_at(t, hr, config)
-    if session == "prompt":
-        if ui.get("prompt_reason") == "checkin":
+    if state.session == BREAK:
+        return break_view_at(state.now_s - state.since_s, hr, state.break_config)
+    if state.session == PROMPT:
+        if state.prompt_reason == CHECKIN:
             return PromptView(question="a check-in?")
         return PromptView()
-    if session == "result":
-        r = ui.get("result")
-        return ResultView(
-            getattr(r, "hr_before", None),
-            getattr(r, "hr_after", None),
-            getattr(r, "rmssd_before", None),
-            getattr(r, "rmssd_after", None),
-        )
-    if ui.get("finger", True) is False:
+    if state.session == RESULT:
+        r = state.result
+        if r is None:
+            return ResultView(None, None, None, None)
+        return ResultView(r.hr_before, r.hr_after, r.rmssd_before, r.rmssd_after)
+    if not state.finger:
         return PlaceFingerView()
-    if ui.get("snoozed"):
-        return SnoozedView(ui.get("snoozed_until_hhmm") or "")
-    baseline = ui.get("baseline")
-    if baseline is not None and not getattr(baseline, "ready", True):
-        return CalibratingView(float(getattr(baseline, "progress", 0.0)), hr)
-    status = ui.get("trigger")
-    state = getattr(status, "state", None)
-    if state == "too_active":
+    if state.snoozed:
+        return SnoozedView(state.snoozed_until_hhmm)
+    if not state.baseline.ready:
+        return CalibratingView(float(state.baseline.progress), hr)
+    trigger = state.trigger.state
+    if trigger == TOO_ACTIVE:
         return TooActiveView(hr)
-    if ui.get("usable", True) is False or state == "poor_signal":
-        return PoorSignalView(motion=bool(ui.get("motion", False)))
-    return IdleView(hr, ui.get("rmssd_ms"), tuple(ui.get("rmssd_trend", ())), getattr(status, "level", None))
+    if not state.usable or trigger == POOR_SIGNAL:
+        return PoorSignalView(motion=state.motion)
+    return IdleView(hr, state.rmssd_ms, state.rmssd_trend, state.trigger.level,
+                    storage_note=STORAGE_NOTES.get(state.storage))
