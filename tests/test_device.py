@@ -301,7 +301,7 @@ def test_desk_mode_invites_check_ins(tmp_path):
         (["sim", "--rr", "missing.txt", "--out", "o"], "RR file missing.txt not found"),
         (["sim", "--scenario", "demo", "--rr", "a.txt", "--out", "o"], "choose one of"),
         (["run", "--config", "missing.toml"], "config file missing.toml not found"),
-        (["sim", "--ppg", "x.csv", "--fs", "nan", "--out", "o"], "--fs must be positive"),
+        (["sim", "--ppg", "x.csv", "--fs", "nan", "--out", "o"], "--fs: must be a finite number"),
         (["sim", "--scenario", "demo", "--duration", "1m", "--out", "afile"], "afile is a file, not a directory"),
     ],
 )

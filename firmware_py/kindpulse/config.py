@@ -9,7 +9,6 @@ named the file). Unknown key or bad value -> `ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,15 +18,11 @@ from typing import Any
 from kindpulse.errors import ConfigError
 from kindpulse.hardware.display import KINDS as DISPLAY_KINDS
 from kindpulse.hardware.max30102 import SensorSettings
+from kindpulse.inputs import check_number, exists, read_toml
 from kindpulse.stress.baseline import BaselineConfig
 from kindpulse.stress.rolling import RollingConfig
 from kindpulse.stress.trigger import TriggerConfig
 from kindpulse.ui.break_script import BreakConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_PATH = Path("/etc/kindpulse/config.toml")
 MODES = ("worn", "desk")
@@ -154,10 +149,8 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} must be a whole number, not {value!r}")
         return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} must be a number, not {value!r}")
-        return float(value)
+    if hint is float:  # NaN would pass every range check below it (nan <= 0 is False)
+        return check_number(value, key)
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, not {value!r}")
@@ -205,16 +198,11 @@ def load_config(path: Path | str | None = None, *, required: bool = False) -> Co
     An absent file gives the built-in defaults unless ``required`` (the user named it).
     """
     p = Path(path) if path is not None else DEFAULT_PATH
-    if not p.exists():
+    if not exists(p):
         if required:
             raise ConfigError(f"config file {p} not found: check the path, or leave out --config for the defaults")
         return Config()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML ({exc}): fix that line") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {p} ({exc})") from None
+    data = read_toml(p, "config file")
     try:
         return config_from_dict(data)
     except ConfigError as exc:

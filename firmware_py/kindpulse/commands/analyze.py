@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from kindpulse.commands import help_for
-from kindpulse.commands.args import positive_number
+from kindpulse.commands.args import WINDOW_MIN_S, positive_number, sample_rate, window_seconds
 from kindpulse.dsp.artifacts import correct_beats
 from kindpulse.dsp.pipeline import _hrv, analyze_ppg, hrv_windows
 from kindpulse.errors import InputError
@@ -37,8 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="PPG recording: CSV with a header, or .npy")
     p.add_argument("--ibi", metavar="FILE", help="inter-beat intervals in ms (CSV column or .npy) instead of PPG")
-    p.add_argument("--fs", type=positive_number("--fs"), metavar="HZ",
-                   help="sample rate in Hz (default: from the time column)")
+    p.add_argument("--fs", type=sample_rate("--fs"), metavar="HZ",
+                   help="sample rate in Hz, 10-3200 (default: from the time column)")
     p.add_argument("--column", metavar="NAME", help="PPG (or IBI) column; default: the first numeric one")
     pol = p.add_mutually_exclusive_group()
     pol.add_argument("--invert", dest="invert", action="store_const", const=True, default=None,
@@ -47,8 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                      help="the signal is already blood-volume up")
     p.add_argument("--full-scale", type=positive_number("--full-scale"), metavar="COUNTS",
                    help="ADC full scale for saturation checks (MAX30102: 262143)")
-    p.add_argument("--window", type=positive_number("--window"), metavar="SECONDS",
-                   help="also give HRV per consecutive window of this length")
+    p.add_argument("--window", type=window_seconds("--window"), metavar="SECONDS",
+                   help=f"also give HRV per consecutive window of this length (at least {WINDOW_MIN_S:g} s)")
     p.add_argument("--format", choices=("json", "text"), default="json", help="output format (default json)")
     p.set_defaults(run=run)
     return p
@@ -108,6 +108,8 @@ def _text(res: dict, name: str) -> str:
         f"beats {len(res['beats_s'])}, NN intervals {len(res['nn'])}, usable {100 * q['usable_fraction']:.0f} %, "
         f"issues: {', '.join(q['issues']) or 'none'}",
     ]
+    if q.get("missing_s"):
+        lines.append(f"missing samples: {q['missing_s']:.1f} s (gaps: no interval spans them)")
     if q.get("hrv_refused"):
         lines.append(f"HRV refused: {q['hrv_refused']}")
     lines.append("")

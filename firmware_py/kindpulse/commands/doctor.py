@@ -18,6 +18,7 @@ from typing import Any
 
 from kindpulse.clock import Clock, RealClock
 from kindpulse.commands import help_for
+from kindpulse.commands.args import bcm_pin
 from kindpulse.config import DisplayConfig, PinsConfig, load_config
 from kindpulse.errors import KindpulseError
 from kindpulse.hardware import registers as R
@@ -26,6 +27,7 @@ from kindpulse.hardware.max30102 import MAX30102, SensorSettings
 from kindpulse.hardware.motor import Motor
 from kindpulse.hardware.pins import Pins
 from kindpulse.hardware.wait import IntPinWaiter
+from kindpulse.inputs import arg_number
 
 # Default wiring: the config's own defaults (BCM numbers, see hardware/README.md); the config
 # file's [pins] and the command line win when present.
@@ -276,11 +278,15 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("doctor", help=help_for("doctor"))
     p.add_argument("--sim", action="store_true", help="run every check against the emulator")
     p.add_argument("--config", default=None, help="config file for the pins (default /etc/kindpulse/config.toml)")
-    p.add_argument("--bus", type=int, default=None, help="I2C bus number (default 1: /dev/i2c-1)")
-    p.add_argument("--int-pin", type=int, default=None, help=f"BCM pin of the sensor INT (default {INT_PIN})")
+    p.add_argument("--bus", type=arg_number("--bus", lo=0, hi=255, integer=True), default=None,
+                   help="I2C bus number (default 1: /dev/i2c-1)")
+    p.add_argument("--int-pin", type=bcm_pin("--int-pin"), default=None,
+                   help=f"BCM pin 0-27 of the sensor INT (default {INT_PIN})")
     p.add_argument("--no-int", action="store_true", help="INT is not wired")
-    p.add_argument("--button-pin", type=int, default=None, help=f"BCM pin (default {BUTTON_PIN})")
-    p.add_argument("--motor-pin", type=int, default=None, help=f"BCM pin (default {MOTOR_PIN})")
+    p.add_argument("--button-pin", type=bcm_pin("--button-pin"), default=None,
+                   help=f"BCM pin 0-27 (default {BUTTON_PIN})")
+    p.add_argument("--motor-pin", type=bcm_pin("--motor-pin"), default=None,
+                   help=f"BCM pin 0-27 (default {MOTOR_PIN})")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="the log's directory (default: device.data_dir of the config; --sim: none)")
     p.set_defaults(run=run)

@@ -462,7 +462,7 @@ def analyze_ppg(
     Parameters
     ----------
     x : ndarray, shape (n,)
-        PPG samples (raw counts or any unit).
+        PPG samples (raw counts or any unit); NaN marks a missing sample (a gap).
     fs : float
         Sample rate in Hz.
     invert : bool or None
@@ -476,20 +476,36 @@ def analyze_ppg(
     -------
     dict
         ``fs``, ``duration_s``, ``inverted``, ``beats_s``, ``nn`` ([t_s, ibi_ms] pairs),
-        ``quality`` {``usable_fraction``, ``issues``, ``hrv_refused``}, ``hrv`` and, with
+        ``quality`` {``usable_fraction``, ``issues``, ``hrv_refused``, ``missing_s``}, ``hrv`` and, with
         ``window_s``, ``windows``.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
-    if x.size == 0:
+    if not np.isfinite(x).any():
         raise InputError("the recording holds no samples")
     stream = PPGStream(fs, invert=invert, full_scale=full_scale)
-    a = stream.push(x)
-    b = stream.flush()
-    beats = np.concatenate([a.beats_s, b.beats_s])
-    nn_t = np.concatenate([a.nn_t_s, b.nn_t_s])
-    nn_ms = np.concatenate([a.nn_ms, b.nn_ms])
+    # NaN = missing samples: each finite run is pushed after the samples lost before it, so
+    # the time axis runs on and no interval spans a gap; a leading gap only shifts the times.
+    ok = np.isfinite(x)
+    lead = int(np.argmax(ok))
+    edges = np.flatnonzero(np.diff(ok.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], edges, [x.size]])
+    parts = []
+    lost = 0
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if ok[a]:
+            parts.append(stream.push(x[a:b], lost_before=lost if a > lead else 0))
+        else:
+            lost = int(b - a)
+    parts.append(stream.flush())
+    shift = lead / float(fs)
+    beats = np.concatenate([u.beats_s for u in parts]) + shift
+    nn_t = np.concatenate([u.nn_t_s for u in parts]) + shift
+    nn_ms = np.concatenate([u.nn_ms for u in parts])
     duration = x.size / float(fs)
+    missing = int(x.size - np.count_nonzero(ok))
     issues = [k for k in ("no_signal", "saturation", "clipping", "motion") if stream.issue_counts.get(k)]
+    if missing:
+        issues.append("lost_samples")
     refused = None
     if not stream.hrv_ok:
         issues.append("low_sample_rate")
@@ -498,13 +514,15 @@ def analyze_ppg(
     elif nn_ms.size == 0:
         refused = "no valid NN intervals (no usable beats found)"
     usable = stream.n_good_blocks / stream.n_blocks if stream.n_blocks else 0.0
+    usable *= 1.0 - missing / x.size  # missing samples are not usable signal
     out = {
         "fs": float(fs),
         "duration_s": duration,
         "inverted": stream.inverted,
         "beats_s": beats.tolist(),
         "nn": np.column_stack([nn_t, nn_ms]).tolist(),
-        "quality": {"usable_fraction": usable, "issues": issues, "hrv_refused": refused},
+        "quality": {"usable_fraction": usable, "issues": issues, "hrv_refused": refused,
+                    "missing_s": missing / float(fs)},
         "hrv": _hrv(nn_t, nn_ms, stream.hrv_ok),
     }
     if window_s is not None:

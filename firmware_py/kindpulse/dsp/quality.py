@@ -195,7 +195,13 @@ class QualityTracker:
     def reference_amplitude(self) -> float:
         """Median band-passed peak-to-peak of recent good blocks (0 before any)."""
         n = min(self._n_ref, self._ref.size)
-        return float(np.median(self._ref[:n])) if n else 0.0
+        if not n:
+            return 0.0
+        # the same value as np.median, without its per-call overhead (read once per 0.5 s block;
+        # a third of analyze's time on an hour of PPG): the buffer holds ref_blocks (15) values
+        s = sorted(self._ref[:n].tolist())
+        k = n // 2
+        return s[k] if n % 2 else (s[k - 1] + s[k]) / 2.0
 
     def measure(self, raw: np.ndarray, ybp: np.ndarray) -> np.ndarray:
         """Flags of the whole blocks in ``raw`` (length a multiple of the block).

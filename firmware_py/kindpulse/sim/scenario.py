@@ -30,6 +30,7 @@ Bundled scenarios live in ``kindpulse/sim/scenarios/NAME.toml``.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from kindpulse.errors import ConfigError
+from kindpulse.inputs import MAX_DURATION_S, check_number, exists, read_toml
 from kindpulse.sim.sources import WearerSource
 from kindpulse.sim.wearer import Wearer, WearerConfig
 
@@ -56,19 +58,22 @@ STRESS_RESP_RISE_HZ = 0.07
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$")
 
 
-def parse_duration(value: Any, name: str = "duration") -> float:
-    """'8h', '25m', '90s', '1h30m' or a number of seconds -> seconds (> 0)."""
-    if isinstance(value, bool):
+def parse_duration(value: Any, name: str = "duration", *, allow_zero: bool = False) -> float:
+    """'8h', '25m', '90s', '1h30m' or a number of seconds -> seconds, > 0 (>= 0 with `allow_zero`)
+    and at most 90 days (`kindpulse.inputs.MAX_DURATION_S`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ConfigError(f"{name} must be a duration like 90s, 25m or 8h, not {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        m = _DURATION.match(str(value))
+    if isinstance(value, str):
+        m = _DURATION.match(value)
         if not m or not any(m.groups()):
             raise ConfigError(f"{name} must be a duration like 90s, 25m or 8h, not {value!r}")
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
         seconds = h * 3600 + mi * 60 + s
-    if seconds <= 0:
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise ConfigError(f"{name} must be at most 90 days (2160h), not {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ConfigError(f"{name} must be positive, not {value!r}")
     return seconds
 
@@ -108,39 +113,51 @@ _SEGMENT_KEYS = {
 }
 
 
-def _segment(raw: dict, where: str) -> Segment:
+# Kinds and ranges of the segment numbers: what a person (and the synthesiser) can do.
+_RANGES = {
+    "hr_bpm": (30.0, 220.0),
+    "rmssd_ms": (0.0, 300.0),
+    "resp_rate_hz": (0.05, 1.0),  # 3 to 60 breaths a minute
+    "stress": (0.0, 1.0),
+    "motion_per_hour": (0.0, 600.0),  # 600 bursts of 6 s an hour: moving all the time
+    "motion_s": (0.1, 600.0),
+    "motion_strength": (0.0, 100.0),  # pulse amplitudes
+}
+
+
+MAX_MOTION_BURSTS = 100_000  # each burst keeps its own waveform parameters in memory
+
+
+def _segment(raw: Any, where: str) -> Segment:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table ([[segments]] with keys), not {raw!r}")
     unknown = set(raw) - _SEGMENT_KEYS
     if unknown:
         raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(sorted(_SEGMENT_KEYS))})")
     if "duration" not in raw:
         raise ConfigError(f"{where}: every segment needs a duration, e.g. duration = \"10m\"")
     kw: dict[str, Any] = {"duration_s": parse_duration(raw["duration"], f"{where}.duration")}
-    for key in ("hr_bpm", "rmssd_ms", "resp_rate_hz", "stress", "motion_per_hour", "motion_s", "motion_strength"):
+    for key, (lo, hi) in _RANGES.items():
         if key in raw:
-            v = raw[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"{where}.{key} must be a number, not {v!r}")
-            kw[key] = float(v)
+            kw[key] = check_number(raw[key], f"{where}.{key}", lo=lo, hi=hi)
     if "name" in raw:
-        kw["name"] = str(raw["name"])
+        if not isinstance(raw["name"], str):
+            raise ConfigError(f"{where}.name must be a string, not {raw['name']!r}")
+        kw["name"] = raw["name"]
     if "ramp" in raw:
-        kw["ramp_s"] = 0.0 if raw["ramp"] in (0, "0", "0s") else parse_duration(raw["ramp"], f"{where}.ramp")
+        ramp = raw["ramp"]
+        kw["ramp_s"] = 0.0 if ramp == "0" else parse_duration(ramp, f"{where}.ramp", allow_zero=True)
     if "finger" in raw:
         if not isinstance(raw["finger"], bool):
-            raise ConfigError(f"{where}.finger must be true or false")
+            raise ConfigError(f"{where}.finger must be true or false, not {raw['finger']!r}")
         kw["finger"] = raw["finger"]
     for key in ("press_at", "long_press_at"):
         if key in raw:
             values = raw[key] if isinstance(raw[key], list) else [raw[key]]
-            kw[f"{key}_s"] = tuple(parse_duration(v, f"{where}.{key}") for v in values)
-    seg = Segment(**kw)
-    if not 30 <= seg.hr_bpm <= 220:
-        raise ConfigError(f"{where}.hr_bpm must be 30-220")
-    if not 0 <= seg.stress <= 1:
-        raise ConfigError(f"{where}.stress must be between 0 and 1")
-    if seg.rmssd_ms < 0 or seg.motion_per_hour < 0 or seg.motion_strength < 0:
-        raise ConfigError(f"{where}: rmssd_ms, motion_per_hour and motion_strength must not be negative")
-    return seg
+            if len(values) > 10_000:
+                raise ConfigError(f"{where}.{key} lists {len(values)} presses; at most 10000")
+            kw[f"{key}_s"] = tuple(parse_duration(v, f"{where}.{key}", allow_zero=True) for v in values)
+    return Segment(**kw)
 
 
 @dataclass(frozen=True)
@@ -186,10 +203,13 @@ class Scenario:
                 out.append(float(starts[i]))
         return out
 
-    def source(self, t0_s: float = 1.0) -> WearerSource:
+    def source(self, t0_s: float = 1.0, until_s: float | None = None) -> WearerSource:
         """The emulated finger: a wearer living the profiles (and answering the device's breaks),
-        motion bursts and finger-off stretches."""
+        motion bursts and finger-off stretches. The wearer makes its beats as the run goes; with
+        `until_s` (s), motion and finger-off stretches are drawn only that far (a 90-day scenario
+        run for a minute does not draw 90 days of bursts first)."""
         rng = np.random.default_rng(self.seed)
+        span_s = self.duration_s if until_s is None else min(self.duration_s, float(until_s))
         profiles = {a: self._profile(a) for a in ("effective_hr_bpm", "effective_rmssd_ms", "effective_resp_rate_hz")}
 
         def at(attr: str):
@@ -202,6 +222,8 @@ class Scenario:
         motion, finger_off = [], []
         for i, seg in enumerate(self.segments):
             a, b = starts[i], starts[i + 1]
+            if a > span_s:
+                break
             if not seg.finger:
                 finger_off.append((a, b))
             if seg.motion_per_hour > 0:
@@ -233,6 +255,7 @@ def _wearer(raw: Any, name: str) -> WearerConfig:
 
 
 def scenario_from_dict(data: dict, name: str) -> Scenario:
+    """Check every value's kind and range (one-line `ConfigError` naming it) -> `Scenario`."""
     known = {"description", "seed", "defaults", "config", "segments", "wearer"}
     unknown = set(data) - known
     if unknown:
@@ -241,15 +264,26 @@ def scenario_from_dict(data: dict, name: str) -> Scenario:
     if not isinstance(segments, list) or not segments:
         raise ConfigError(f"scenario {name}: needs at least one [[segments]] table")
     defaults = data.get("defaults", {})
-    segs = tuple(_segment({**defaults, **raw}, f"scenario {name}: segments[{i}]") for i, raw in enumerate(segments))
-    seed = data.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"scenario {name}: seed must be a whole number")
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"scenario {name}: [defaults] must be a table of segment keys, not {defaults!r}")
+    segs = tuple(_segment({**defaults, **raw} if isinstance(raw, dict) else raw,
+                          f"scenario {name}: segments[{i}]") for i, raw in enumerate(segments))
+    total = sum(seg.duration_s for seg in segs)
+    if total > MAX_DURATION_S:
+        raise ConfigError(f"scenario {name}: the segments last {total / 86400:.0f} days; at most 90 days")
+    bursts = sum(seg.motion_per_hour * seg.duration_s / 3600.0 for seg in segs)
+    if bursts > MAX_MOTION_BURSTS:
+        raise ConfigError(f"scenario {name}: about {bursts:.0f} motion bursts in all; at most "
+                          f"{MAX_MOTION_BURSTS} (lower motion_per_hour or shorten the segments)")
+    seed = check_number(data.get("seed", 0), f"scenario {name}: seed", lo=0, hi=2**32 - 2, integer=True)
     config = data.get("config", {})
     if not isinstance(config, dict):
         raise ConfigError(f"scenario {name}: [config] must be a table")
-    return Scenario(name=name, segments=segs, description=str(data.get("description", "")), seed=seed,
-                    config=config, wearer=_wearer(data.get("wearer", {}), name))
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"scenario {name}: description must be a string")
+    return Scenario(name=name, segments=segs, description=description, seed=int(seed), config=config,
+                    wearer=_wearer(data.get("wearer", {}), name))
 
 
 def bundled_names() -> list[str]:
@@ -260,10 +294,8 @@ def bundled_names() -> list[str]:
 def load_scenario(name_or_path: str) -> Scenario:
     """A bundled scenario by name, or a TOML file by path."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.exists():
-            raise ConfigError(f"scenario file {path} not found")
-        text, name = path.read_text(encoding="utf-8"), path.stem
+    if path.suffix == ".toml" or exists(path):
+        data, name = read_toml(path, "scenario"), path.stem
     else:
         res = resources.files("kindpulse.sim") / "scenarios" / f"{name_or_path}.toml"
         if not res.is_file():
@@ -271,8 +303,8 @@ def load_scenario(name_or_path: str) -> Scenario:
                 f"no scenario named {name_or_path!r}: use one of {', '.join(bundled_names())} or a .toml file"
             )
         text, name = res.read_text(encoding="utf-8"), name_or_path
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"scenario {name} is not valid TOML ({exc})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"scenario {name} is not valid TOML ({exc})") from None
     return scenario_from_dict(data, name)
