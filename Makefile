@@ -26,7 +26,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/device.py
+	$(BIN)/python bench/family.py
+	$(BIN)/python bench/analyze_process.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/sim_memory.py
 
 # System tools the integration tests use (sshd, chromium, systemd-analyze...): apt-get, as root.
 # Without them those tests skip with the reason; with CI=true they fail instead.
