@@ -122,7 +122,11 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
                     lab = 4
             labels[n] = lab
             continue
-        th1 = max(alpha * _qd(np.diff(rr[a - 1: hi + 1])), floor)
+        art = np.isin(labels, (1, 2, 3))  # labels[:n] are final; artefact dRR stay out
+        d_all = np.diff(rr[a - 1: hi + 1])
+        ks = np.arange(a, hi + 1)
+        keep = ~((ks < n) & (art[ks] | art[ks - 1]))
+        th1 = max(alpha * _qd(d_all[keep] if keep.sum() >= min_history // 2 else d_all), floor)
 
         def dn(k, hi=hi, th1=th1):
             return (rr[k] - rr[k - 1]) / th1 if 1 <= k <= hi else 0.0
@@ -132,7 +136,10 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
         for k in range(a2, hi + 1):
             d = rr[k] - med(k, hi)
             mrr.append(2 * d if d < 0 else d)
-        th2 = max(alpha * _qd(np.array(mrr)), floor)
+        mrr = np.array(mrr)
+        ks = np.arange(a2, hi + 1)
+        keep = ~((ks < n) & art[ks])
+        th2 = max(alpha * _qd(mrr[keep] if keep.sum() >= min_history // 2 else mrr), floor)
 
         def ectopic(k):
             d = dn(k)

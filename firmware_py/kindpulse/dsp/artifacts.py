@@ -24,6 +24,12 @@ the batch form:
   NeuroKit's loop skips n+1 after a two-candidate step; we do not.
 * Thresholds have a floor of ``min_threshold_ms`` (default 20 ms), so beat
   times quantised to a coarse sample grid (zero QD) do not flag every change.
+* The windows leave out dRR (threshold 1) and mRR (threshold 2) of intervals
+  already labelled ECTOPIC, MISSED or EXTRA, while at least ``min_history / 2``
+  values remain: the causal stand-in for the centred 91-beat window, whose
+  quartiles a few artefacts do not move. In a segment's first ~25 beats two
+  premature beats lifted the upper quartile above the next one (which passed as
+  NN); LONGSHORT intervals stay in, so large normal swings never lower it.
 * Missing neighbours (before the segment start, after ``hi``) count as dRR' = 0
   (NeuroKit reflects at the series ends).
 * Fallback: while fewer than ``min_history`` dRR values are in the window (the
@@ -90,6 +96,11 @@ def _sorted_quartile_dev(buf, cnt):  # pragma: no cover - compiled
 
 
 @kernel
+def _is_beat_artefact(label):  # pragma: no cover - compiled
+    return label == 1 or label == 2 or label == 3  # ectopic, missed, extra
+
+
+@kernel
 def _median_at(rr, k, seg_lo, hi, half, scratch):  # pragma: no cover - compiled
     """Median of rr[max(seg_lo, k-half) .. min(hi, k+half)] (insertion sort in scratch)."""
     a = max(seg_lo, k - half)
@@ -119,6 +130,7 @@ def _classify(  # pragma: no cover - compiled
     kernels read no module globals.
     """
     buf = np.empty(window + 1)
+    buf2 = np.empty(window + 1)
     scratch = np.empty(2 * half + 2)
     dn = np.zeros(7)  # dRR' at n-3 .. n+3 (index 3 = n)
     for n in range(n0, n1):
@@ -149,9 +161,21 @@ def _classify(  # pragma: no cover - compiled
             out[n] = lab
             continue
         # threshold 1: QD of |dRR| over the window ending at hi
+        # dRR touching an interval already labelled ectopic, missed or extra stay out of the
+        # window (while at least min_history / 2 remain): a few ectopic pairs in a short window
+        # (a segment's first beats) lift its upper quartile, and the threshold, above the next
+        # premature beat. Long/short labels stay in (big normal swings must not lower it).
+        m1 = 0
         for k in range(a, hi + 1):
-            buf[k - a] = abs(rr[k] - rr[k - 1])
-        th1 = max(alpha * _sorted_quartile_dev(buf, cnt), th_floor)
+            if k < n and (_is_beat_artefact(out[k]) or _is_beat_artefact(out[k - 1])):
+                continue
+            buf[m1] = abs(rr[k] - rr[k - 1])
+            m1 += 1
+        if m1 < min_history // 2:
+            for k in range(a, hi + 1):
+                buf[k - a] = abs(rr[k] - rr[k - 1])
+            m1 = cnt
+        th1 = max(alpha * _sorted_quartile_dev(buf, m1), th_floor)
         for j in range(7):
             k = n - 3 + j
             if k >= seg_lo + 1 and k <= hi:
@@ -160,17 +184,23 @@ def _classify(  # pragma: no cover - compiled
                 dn[j] = 0.0
         # threshold 2: QD of |mRR| (negative deviations doubled) over the window ending at hi
         a2 = max(seg_lo, hi - window + 1)
-        cnt2 = hi - a2 + 1
         med_n = 0.0
+        m2 = 0
         for k in range(a2, hi + 1):
             med = _median_at(rr, k, seg_lo, hi, half, scratch)
+            if k == n:
+                med_n = med
             mr = rr[k] - med
             if mr < 0:
                 mr *= 2.0
-            buf[k - a2] = abs(mr)
-            if k == n:
-                med_n = med
-        th2 = max(alpha * _sorted_quartile_dev(buf, cnt2), th_floor)
+            buf2[k - a2] = abs(mr)
+            if not (k < n and _is_beat_artefact(out[k])):  # as for threshold 1
+                buf[m2] = abs(mr)
+                m2 += 1
+        if m2 < min_history // 2:
+            m2 = hi - a2 + 1
+            buf[:m2] = buf2[:m2]
+        th2 = max(alpha * _sorted_quartile_dev(buf, m2), th_floor)
         lab = 0
         judge = -1
         d0 = dn[3]
