@@ -89,7 +89,7 @@ def _qd(values):
 
 
 def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_history=20,
-             rel_tol=0.2, floor=20.0, half=5):
+             rel_tol=0.2, floor=20.0, half=5, prior=()):
     """Per-interval labels of one segment, straight from the artifacts module notes."""
     rr = np.asarray(rr, float)
     m = len(rr)
@@ -102,12 +102,15 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
         hi = min(n + lookahead, m - 1)
         a = max(1, hi - window + 1)
         if hi - a + 1 < min_history:
-            mm = float(np.median(rr[max(0, hi - 4 * half): hi + 1]))
+            win = list(rr[max(0, hi - 4 * half): hi + 1])
+            take = min(4 * half + 1 - len(win), len(prior), len(win))
+            mm = float(np.median((list(prior[len(prior) - take:]) if take > 0 else []) + win))
             tol = rel_tol * mm
             r = rr[n]
             lab = 0
-            if r > mm + tol:
-                if n >= 1 and rr[n - 1] < mm - tol and abs(rr[n - 1] + r - 2 * mm) < tol:
+            pause = n >= 1 and rr[n - 1] < mm - tol and abs(rr[n - 1] + r - 2 * mm) < tol
+            if r > mm + tol or (r > mm and pause and labels[n - 1] == 1):
+                if pause:
                     lab = 1
                 elif abs(r / 2 - mm) < tol:
                     lab = 2
@@ -116,7 +119,7 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
             elif r < mm - tol:
                 if n + 1 <= hi and abs(r + rr[n + 1] - mm) < tol:
                     lab = 3
-                elif n + 1 <= hi and rr[n + 1] > mm + tol and abs(r + rr[n + 1] - 2 * mm) < tol:
+                elif n + 1 <= hi and rr[n + 1] > mm and abs(r + rr[n + 1] - 2 * mm) < tol:
                     lab = 1
                 else:
                     lab = 4
@@ -188,7 +191,9 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
     for seg in segments:
         kept.append(seg[0])
         rr = [(seg[j + 1] - seg[j]) * 1000 for j in range(len(seg) - 1)]
-        lab = classify(rr) if rr else []
+        # NN intervals from at most 10 s before a segment help judge its first ones
+        prior = nn[-21:] if nn and seg[0] - nn_t[-1] <= 10.0 else []
+        lab = classify(rr, prior=prior) if rr else []
         skip = taint = False
         run = 0
         for j in range(len(rr)):

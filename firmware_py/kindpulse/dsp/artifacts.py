@@ -36,9 +36,13 @@ the batch form:
   first ~15 intervals of a stream or after a gap), intervals are judged against
   the median M of the last up-to-21 intervals with tolerance ``rel_tol * M``:
   long -> MISSED if |RR/2 - M| < tol else LONGSHORT; short -> EXTRA if
-  |RR_n + RR_{n+1} - M| < tol, ECTOPIC if followed by a long one with
-  |RR_n + RR_{n+1} - 2M| < tol, else LONGSHORT; a long one after such a short one
-  is ECTOPIC (the compensatory pause).
+  |RR_n + RR_{n+1} - M| < tol, ECTOPIC if followed by one longer than M with
+  |RR_n + RR_{n+1} - 2M| < tol, else LONGSHORT; the interval after such a short one
+  is ECTOPIC (the compensatory pause) when long, or longer than M after an ECTOPIC. In a stream, a segment that starts at
+  most ``PRIOR_S`` (10 s) after the last NN interval adds as many of the NN
+  intervals before the gap to the median as it has of its own (up to 21 values):
+  after a motion burst, the first 2-5 intervals of a segment gave the median
+  alone, and a distorted one passed.
 
 Correction (what becomes NN)
 ----------------------------
@@ -80,6 +84,8 @@ DEFAULT_LOOKAHEAD = 5
 MIN_HISTORY = 20
 REL_TOL = 0.2
 MIN_THRESHOLD_MS = 20.0
+PRIOR_BEATS = 4 * MEDIAN_HALF + 1  # NN intervals carried into the next segment's fallback
+PRIOR_S = 10.0  # ... when it starts at most this long after the last of them
 
 
 @kernel
@@ -122,7 +128,7 @@ def _median_at(rr, k, seg_lo, hi, half, scratch):  # pragma: no cover - compiled
 @kernel
 def _classify(  # pragma: no cover - compiled
     rr, seg_lo, n0, n1, hi_end, lookahead, window, half, alpha, c1, c2,
-    min_history, rel_tol, th_floor, out,
+    min_history, rel_tol, th_floor, prior, out,
 ):
     """Label intervals rr[n0:n1] into out[n0:n1]; interval n reads rr[.. min(n+lookahead, hi_end)].
 
@@ -140,12 +146,24 @@ def _classify(  # pragma: no cover - compiled
         if cnt < min_history:
             # robust fallback: relative deviation from the median of recent intervals
             s = max(seg_lo, hi - 4 * half)
-            med = _median_at(rr, s + 2 * half, s, hi, 2 * half, np.empty(4 * half + 2))
+            w = hi - s + 1
+            # a short segment: as many NN intervals from just before it as it has of its own
+            # join the median (no more: the heart rate may have changed during the gap)
+            take = min(4 * half + 1 - w, prior.shape[0], w)
+            if take > 0:
+                mb = np.empty(take + w)
+                mb[:take] = prior[prior.shape[0] - take:]
+                mb[take:] = rr[s:hi + 1]
+                med = np.median(mb)
+            else:
+                med = _median_at(rr, s + 2 * half, s, hi, 2 * half, np.empty(4 * half + 2))
             tol = rel_tol * med
             r = rr[n]
             lab = 0
-            if r > med + tol:
-                if n - 1 >= seg_lo and rr[n - 1] < med - tol and abs(rr[n - 1] + r - 2 * med) < tol:
+            # the pause after a premature beat: longer than the median, the pair adding up to two
+            pause = n - 1 >= seg_lo and rr[n - 1] < med - tol and abs(rr[n - 1] + r - 2 * med) < tol
+            if r > med + tol or (r > med and pause and out[n - 1] == 1):
+                if pause:
                     lab = 1
                 elif abs(0.5 * r - med) < tol:
                     lab = 2
@@ -154,7 +172,7 @@ def _classify(  # pragma: no cover - compiled
             elif r < med - tol:
                 if n + 1 <= hi and abs(r + rr[n + 1] - med) < tol:
                     lab = 3
-                elif n + 1 <= hi and rr[n + 1] > med + tol and abs(r + rr[n + 1] - 2 * med) < tol:
+                elif n + 1 <= hi and rr[n + 1] > med and abs(r + rr[n + 1] - 2 * med) < tol:
                     lab = 1
                 else:
                     lab = 4
@@ -340,7 +358,7 @@ def classify_intervals(
         _classify(
             rr, 0, 0, rr.shape[0], rr.shape[0] - 1, int(lookahead_beats), int(window_beats),
             MEDIAN_HALF, float(alpha), float(c1), float(c2), int(min_history), float(rel_tol),
-            float(min_threshold_ms), out,
+            float(min_threshold_ms), np.empty(0), out,
         )
     return out
 
@@ -414,6 +432,9 @@ class NNStream:
         self.max_ibi_ms = float(max_ibi_ms)
         self._keep = self.window + 4 * MEDIAN_HALF + 8  # intervals kept before the next label
         self._last_t = -math.inf
+        self._recent_nn = np.empty(0)  # the last PRIOR_BEATS NN intervals (ms), any segment
+        self._recent_nn_t = -math.inf  # end time (s) of the last of them
+        self._prior = np.empty(0)
         self._reset_segment()
 
     def _reset_segment(self) -> None:
@@ -438,7 +459,7 @@ class NNStream:
             rr = _intervals_ms(beats)
             _classify(
                 rr, 0, self._n_lab, n1, n_int - 1, self.lookahead, self.window, MEDIAN_HALF,
-                ALPHA, C1, C2, MIN_HISTORY, REL_TOL, MIN_THRESHOLD_MS, self._labels,
+                ALPHA, C1, C2, MIN_HISTORY, REL_TOL, MIN_THRESHOLD_MS, self._prior, self._labels,
             )
             self._n_lab = n1
         j1 = self._n_lab if closed else self._n_lab - 1
@@ -455,6 +476,9 @@ class NNStream:
         )
         self._dec = j1
         self._trim()
+        if counts[1]:
+            self._recent_nn = np.concatenate((self._recent_nn, out_nn[: counts[1]]))[-PRIOR_BEATS:]
+            self._recent_nn_t = float(out_t[counts[1] - 1])
         return NNBatch(out_b[: counts[0]], out_t[: counts[1]], out_nn[: counts[1]])
 
     def _trim(self) -> None:
@@ -474,6 +498,10 @@ class NNStream:
     def _append(self, piece: np.ndarray) -> NNBatch:
         parts = []
         if self._beats.shape[0] == 0:
+            # a new segment: its first intervals are judged against the NN intervals just
+            # before the gap too, if that was at most PRIOR_S ago (the heart rate is close)
+            recent = piece[0] - self._recent_nn_t <= PRIOR_S
+            self._prior = self._recent_nn.copy() if recent else np.empty(0)
             parts.append(NNBatch(piece[:1].copy(), np.empty(0), np.empty(0)))
         self._beats = np.concatenate((self._beats, piece))
         parts.append(self._advance(closed=False))
