@@ -322,3 +322,31 @@ def test_ectopic_beats_close_together_early_in_a_segment_are_all_caught(seed):
         assert labels[p - 1] != NORMAL  # the premature interval (ends at beat p)
     c = correct_beats(b)
     assert not np.isin(np.round(b[ect], 9), np.round(c.nn_t_s, 9)).any()
+
+
+def _after_a_gap(before_ms: float, after: list[float], n_before: int = 40, seed: int = 0) -> NNBatch:
+    rng = np.random.default_rng(seed)
+    pre = np.cumsum(before_ms + rng.normal(0, 8, n_before)) / 1000.0
+    post = pre[-1] + 3.0 + np.concatenate([[0.0], np.cumsum(after)]) / 1000.0  # 3 s gap
+    s = NNStream()
+    parts = [s.push(pre), s.gap(), s.push(post), s.flush()]
+    return NNBatch.concat(parts)
+
+
+def test_first_intervals_after_a_gap_are_judged_with_the_nn_before_it():
+    # motion-steady-400Hz-s138 of the family: after a motion burst, the segment's own
+    # median (648 ms) let a distorted 749 ms interval through; the heart beat at ~580 ms
+    after = [748.6, 600.4, 787.5, 696.7, 559.9, 564.2, 570.7, 574.3, 567.3, 571.0, 569.0]
+    out = _after_a_gap(580.0, after)
+    nn_after = out.nn_ms[out.nn_t_s > out.beats_s[39] + 1.0]
+    assert not np.any(np.abs(nn_after - 748.6) < 0.01)
+    assert np.all(np.abs(nn_after - 570) < 40)  # what is left is the steady rhythm
+
+
+def test_a_compensatory_pause_early_in_a_segment_is_not_nn():
+    # motion-ramp-100Hz-s129: a premature beat (673 ms) and its pause (1173 ms) as the
+    # segment's 2nd and 3rd intervals, the heart rate ramping from ~1000 ms across the gap
+    after = [917.0, 672.5, 1173.2, 908.6, 882.8, 888.0, 892.3, 871.1, 894.1, 880.0, 885.0]
+    out = _after_a_gap(1000.0, after)
+    assert not np.any(np.abs(out.nn_ms - 1173.2) < 0.01)
+    assert not np.any(np.abs(out.nn_ms - 672.5) < 0.01)
