@@ -103,12 +103,13 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
         a = max(1, hi - window + 1)
         if hi - a + 1 < min_history:
             win = list(rr[max(0, hi - 4 * half): hi + 1])
-            take = min(4 * half + 1 - len(win), len(prior), len(win))
+            take = min(2 * half + 1 - len(win), len(prior), len(win))
             mm = float(np.median((list(prior[len(prior) - take:]) if take > 0 else []) + win))
             tol = rel_tol * mm
             r = rr[n]
             lab = 0
-            pause = n >= 1 and rr[n - 1] < mm - tol and abs(rr[n - 1] + r - 2 * mm) < tol
+            pause = n >= 1 and abs(rr[n - 1] + r - 2 * mm) < tol and (
+                rr[n - 1] < mm - tol or (rr[n - 1] < mm and labels[n - 1] == 1))
             if r > mm + tol or (r > mm and pause and labels[n - 1] == 1):
                 if pause:
                     lab = 1
@@ -123,6 +124,8 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
                     lab = 1
                 else:
                     lab = 4
+            elif r < mm and n + 1 <= hi and rr[n + 1] > mm + tol and abs(r + rr[n + 1] - 2 * mm) < tol:
+                lab = 1
             labels[n] = lab
             continue
         art = np.isin(labels, (1, 2, 3))  # labels[:n] are final; artefact dRR stay out
@@ -192,7 +195,7 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
         kept.append(seg[0])
         rr = [(seg[j + 1] - seg[j]) * 1000 for j in range(len(seg) - 1)]
         # NN intervals from at most 10 s before a segment help judge its first ones
-        prior = nn[-21:] if nn and seg[0] - nn_t[-1] <= 10.0 else []
+        prior = nn[-11:] if nn and seg[0] - nn_t[-1] <= 10.0 else []
         lab = classify(rr, prior=prior) if rr else []
         skip = taint = False
         run = 0
@@ -213,7 +216,8 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
                 taint = False
                 run = 0
             else:
-                if lab[j] == 0 and not taint and min_ibi <= rr[j] <= max_ibi:
+                premature = j + 1 < len(rr) and lab[j + 1] == 1 and rr[j + 1] > rr[j]
+                if lab[j] == 0 and not taint and not premature and min_ibi <= rr[j] <= max_ibi:
                     nn_t.append(seg[j + 1])
                     nn.append(rr[j])
                 if lab[j] == 1:

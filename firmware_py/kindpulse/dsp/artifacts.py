@@ -38,9 +38,11 @@ the batch form:
   long -> MISSED if |RR/2 - M| < tol else LONGSHORT; short -> EXTRA if
   |RR_n + RR_{n+1} - M| < tol, ECTOPIC if followed by one longer than M with
   |RR_n + RR_{n+1} - 2M| < tol, else LONGSHORT; the interval after such a short one
-  is ECTOPIC (the compensatory pause) when long, or longer than M after an ECTOPIC. In a stream, a segment that starts at
+  is ECTOPIC (the compensatory pause) when long, or longer than M after an ECTOPIC;
+  a mildly short one (within tol) followed by a long one, the pair adding up to
+  2M, is ECTOPIC too. In a stream, a segment that starts at
   most ``PRIOR_S`` (10 s) after the last NN interval adds as many of the NN
-  intervals before the gap to the median as it has of its own (up to 21 values):
+  intervals before the gap to the median as it has of its own, up to 11 values:
   after a motion burst, the first 2-5 intervals of a segment gave the median
   alone, and a distorted one passed.
 
@@ -52,7 +54,9 @@ Correction (what becomes NN)
 * MISSED at n: interval n is not NN (no beat is invented).
 * ECTOPIC at n: beat n+1 is ectopic, so intervals n and n+1 are not NN. NeuroKit
   labels both intervals around a premature beat; a run of two ECTOPIC labels is
-  treated as one event (the interval after the run is NN again).
+  treated as one event (the interval after the run is NN again). A mild premature
+  beat (0.7-0.8 x the interval) often gets the label on its pause alone: a normal
+  interval shorter than a following ECTOPIC one is not NN either.
 * LONGSHORT: not NN. Intervals outside [min_ibi_ms, max_ibi_ms] are not NN.
   An interval longer than max_ibi_ms also ends the segment, as a gap does.
 
@@ -84,7 +88,7 @@ DEFAULT_LOOKAHEAD = 5
 MIN_HISTORY = 20
 REL_TOL = 0.2
 MIN_THRESHOLD_MS = 20.0
-PRIOR_BEATS = 4 * MEDIAN_HALF + 1  # NN intervals carried into the next segment's fallback
+PRIOR_BEATS = 2 * MEDIAN_HALF + 1  # NN intervals carried into the next segment's fallback
 PRIOR_S = 10.0  # ... when it starts at most this long after the last of them
 
 
@@ -147,9 +151,10 @@ def _classify(  # pragma: no cover - compiled
             # robust fallback: relative deviation from the median of recent intervals
             s = max(seg_lo, hi - 4 * half)
             w = hi - s + 1
-            # a short segment: as many NN intervals from just before it as it has of its own
-            # join the median (no more: the heart rate may have changed during the gap)
-            take = min(4 * half + 1 - w, prior.shape[0], w)
+            # a segment's first 10 intervals: as many NN intervals from just before it as it
+            # has of its own join the median, up to 11 (no more: the heart rate may have
+            # changed during the gap)
+            take = min(2 * half + 1 - w, prior.shape[0], w)
             if take > 0:
                 mb = np.empty(take + w)
                 mb[:take] = prior[prior.shape[0] - take:]
@@ -160,8 +165,10 @@ def _classify(  # pragma: no cover - compiled
             tol = rel_tol * med
             r = rr[n]
             lab = 0
-            # the pause after a premature beat: longer than the median, the pair adding up to two
-            pause = n - 1 >= seg_lo and rr[n - 1] < med - tol and abs(rr[n - 1] + r - 2 * med) < tol
+            # the pause after a premature beat (a short one, or a mildly short one already
+            # labelled ectopic): the pair adds up to two intervals
+            pause = n - 1 >= seg_lo and abs(rr[n - 1] + r - 2 * med) < tol and (
+                rr[n - 1] < med - tol or (rr[n - 1] < med and out[n - 1] == 1))
             if r > med + tol or (r > med and pause and out[n - 1] == 1):
                 if pause:
                     lab = 1
@@ -176,6 +183,8 @@ def _classify(  # pragma: no cover - compiled
                     lab = 1
                 else:
                     lab = 4
+            elif r < med and n + 1 <= hi and rr[n + 1] > med + tol and abs(r + rr[n + 1] - 2 * med) < tol:
+                lab = 1  # a mild premature beat (within tol), then a long pause
             out[n] = lab
             continue
         # threshold 1: QD of |dRR| over the window ending at hi
@@ -291,7 +300,11 @@ def _decide(  # pragma: no cover - compiled
             ect_run = 0
         else:
             r = (beats[j + 1] - beats[j]) * 1000.0
-            if lab == 0 and (not taint) and r >= min_ibi and r <= max_ibi:
+            # a pause labelled ECTOPIC after a shorter interval labelled normal: that interval
+            # ends at the premature beat (a mild one, 0.75 x the interval, where the labels
+            # fall on the pause alone)
+            premature = j + 1 < n_int and labels[j + 1] == 1 and beats[j + 2] - beats[j + 1] > beats[j + 1] - beats[j]
+            if lab == 0 and (not taint) and (not premature) and r >= min_ibi and r <= max_ibi:
                 out_t[nn] = beats[j + 1]
                 out_nn[nn] = r
                 nn += 1
