@@ -129,8 +129,9 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
             labels[n] = lab
             continue
         art = np.isin(labels, (1, 2, 3))  # labels[:n] are final; artefact dRR stay out
-        d_all = np.diff(rr[a - 1: hi + 1])
+        mn_ = med(n, hi)  # every dRR and mRR relative to the heart rate of interval n
         ks = np.arange(a, hi + 1)
+        d_all = np.diff(rr[a - 1: hi + 1]) * np.array([mn_ / med(k, hi) for k in ks])
         keep = ~((ks < n) & (art[ks] | art[ks - 1]))
         th1 = max(alpha * _qd(d_all[keep] if keep.sum() >= min_history // 2 else d_all), floor)
 
@@ -141,7 +142,7 @@ def classify(rr, lookahead=5, window=91, alpha=5.2, c1=0.13, c2=0.17, min_histor
         mrr = []
         for k in range(a2, hi + 1):
             d = rr[k] - med(k, hi)
-            mrr.append(2 * d if d < 0 else d)
+            mrr.append((2 * d if d < 0 else d) * mn_ / med(k, hi))
         mrr = np.array(mrr)
         ks = np.arange(a2, hi + 1)
         keep = ~((ks < n) & art[ks])
