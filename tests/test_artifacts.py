@@ -351,3 +351,26 @@ def test_a_compensatory_pause_early_in_a_segment_is_not_nn():
     out = _after_a_gap(1000.0, after)
     assert not np.any(np.abs(out.nn_ms - 1173.2) < 0.01)
     assert not np.any(np.abs(out.nn_ms - 672.5) < 0.01)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_no_nn_interval_starts_or_ends_on_a_suspect_beat(chunk):
+    # suspect beats (pulses bent by motion) are classified like any other, so the extra beat
+    # is still removed; only the NN intervals that touch a suspect beat go
+    beats, _, extra, _ = inject(synth_beats(500, 3), 4, 12)
+    rng = np.random.default_rng(9)
+    suspect = rng.random(beats.size) < 0.05
+    plain = correct_beats(beats)
+    s = NNStream()
+    parts = [s.push(beats[i:i + chunk], suspect[i:i + chunk]) for i in range(0, beats.size, chunk)]
+    out = NNBatch.concat(parts + [s.flush()])
+    np.testing.assert_array_equal(out.beats_s, plain.beats_s)
+    start = plain.nn_t_s - plain.nn_ms / 1000.0
+    i_end = np.searchsorted(beats, plain.nn_t_s)
+    i_start = np.argmin(np.abs(beats[None, :] - start[:, None]), axis=1)
+    touch = suspect[i_end] | suspect[i_start]
+    assert touch.any() and (~touch).any()
+    np.testing.assert_array_equal(out.nn_t_s, plain.nn_t_s[~touch])
+    np.testing.assert_array_equal(out.nn_ms, plain.nn_ms[~touch])
+    with pytest.raises(InputError):
+        NNStream().push(beats[:5], suspect[:4])

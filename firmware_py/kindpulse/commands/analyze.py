@@ -110,6 +110,8 @@ def _text(res: dict, name: str) -> str:
     ]
     if q.get("missing_s"):
         lines.append(f"missing samples: {q['missing_s']:.1f} s (gaps: no interval spans them)")
+    if q.get("off_shape_beats"):
+        lines.append(f"beats unlike the recent ones (motion): {q['off_shape_beats']} (no NN interval on them)")
     if q.get("hrv_refused"):
         lines.append(f"HRV refused: {q['hrv_refused']}")
     lines.append("")

@@ -277,12 +277,13 @@ def _classify(  # pragma: no cover - compiled
 
 @kernel
 def _decide(  # pragma: no cover - compiled
-    beats, labels, j0, j1, n_int, min_ibi, max_ibi, state, out_b, out_t, out_nn, counts,
+    beats, suspect, labels, j0, j1, n_int, min_ibi, max_ibi, state, out_b, out_t, out_nn, counts,
 ):
     """Decide intervals j0..j1-1 (buffer-relative) of the current segment.
 
     state = [skip, taint, ect_run]; interval j is beats[j] -> beats[j+1]; n_int is the number
-    of intervals in the buffer (the merge partner j+1 exists if j + 1 < n_int).
+    of intervals in the buffer (the merge partner j+1 exists if j + 1 < n_int). No NN
+    interval starts or ends on a ``suspect`` beat (a merge may drop one).
     Writes kept beats (each interval's end beat unless dropped) and NN intervals.
     """
     skip = state[0] != 0
@@ -302,7 +303,8 @@ def _decide(  # pragma: no cover - compiled
             if j + 1 < n_int:
                 lab1 = labels[j + 1]
                 merged = (beats[j + 2] - beats[j]) * 1000.0
-                if (not taint) and (lab1 == 0 or lab1 == 4) and merged >= min_ibi and merged <= max_ibi:
+                ok = (not taint) and (not suspect[j]) and (not suspect[j + 2])
+                if ok and (lab1 == 0 or lab1 == 4) and merged >= min_ibi and merged <= max_ibi:
                     out_t[nn] = beats[j + 2]
                     out_nn[nn] = merged
                     nn += 1
@@ -315,7 +317,8 @@ def _decide(  # pragma: no cover - compiled
             # ends at the premature beat (a mild one, 0.75 x the interval, where the labels
             # fall on the pause alone)
             premature = j + 1 < n_int and labels[j + 1] == 1 and beats[j + 2] - beats[j + 1] > beats[j + 1] - beats[j]
-            if lab == 0 and (not taint) and (not premature) and r >= min_ibi and r <= max_ibi:
+            clean = (not taint) and (not premature) and (not suspect[j]) and (not suspect[j + 1])
+            if lab == 0 and clean and r >= min_ibi and r <= max_ibi:
                 out_t[nn] = beats[j + 1]
                 out_nn[nn] = r
                 nn += 1
@@ -463,6 +466,7 @@ class NNStream:
 
     def _reset_segment(self) -> None:
         self._beats = np.empty(0)
+        self._suspect = np.empty(0, dtype=np.bool_)
         self._labels = np.empty(0, dtype=np.int8)
         self._n_lab = 0  # buffer-relative: intervals labelled
         self._dec = 0  # buffer-relative: intervals decided
@@ -495,7 +499,7 @@ class NNStream:
         out_nn = np.empty(m)
         counts = np.zeros(2, dtype=np.int64)
         _decide(
-            beats, self._labels, self._dec, j1, n_int, self.min_ibi_ms, self.max_ibi_ms,
+            beats, self._suspect, self._labels, self._dec, j1, n_int, self.min_ibi_ms, self.max_ibi_ms,
             self._state, out_b, out_t, out_nn, counts,
         )
         self._dec = j1
@@ -510,6 +514,7 @@ class NNStream:
         s = min(self._dec, self._n_lab - self._keep)
         if s >= 256:
             self._beats = self._beats[s:].copy()
+            self._suspect = self._suspect[s:].copy()
             self._labels = self._labels[s:].copy()
             self._n_lab -= s
             self._dec -= s
@@ -519,7 +524,7 @@ class NNStream:
         self._reset_segment()
         return out
 
-    def _append(self, piece: np.ndarray) -> NNBatch:
+    def _append(self, piece: np.ndarray, suspect: np.ndarray) -> NNBatch:
         parts = []
         if self._beats.shape[0] == 0:
             # a new segment: its first intervals are judged against the NN intervals just
@@ -528,12 +533,18 @@ class NNStream:
             self._prior = self._recent_nn.copy() if recent else np.empty(0)
             parts.append(NNBatch(piece[:1].copy(), np.empty(0), np.empty(0)))
         self._beats = np.concatenate((self._beats, piece))
+        self._suspect = np.concatenate((self._suspect, suspect))
         parts.append(self._advance(closed=False))
         return NNBatch.concat(parts)
 
     # -- public ------------------------------------------------------------------------------
-    def push(self, beat_t_s: np.ndarray) -> NNBatch:
+    def push(self, beat_t_s: np.ndarray, suspect: np.ndarray | None = None) -> NNBatch:
         """Add newly detected beat times (s, strictly increasing, any chunking).
+
+        ``suspect`` (bool per beat, optional): beats that are beats but whose timing is not
+        trusted (a pulse bent by motion, :mod:`kindpulse.dsp.shape`). They are classified
+        like any other, so an extra beat is still removed, but no NN interval starts or
+        ends on one.
 
         Returns
         -------
@@ -547,6 +558,9 @@ class NNStream:
             raise InputError("beat times must be finite")
         if t[0] <= self._last_t or np.any(np.diff(t) <= 0):
             raise InputError("beat times must be strictly increasing across pushes")
+        sus = np.zeros(t.shape[0], dtype=np.bool_) if suspect is None else np.asarray(suspect, dtype=np.bool_)
+        if sus.shape != t.shape:
+            raise InputError("suspect must have one entry per beat")
         prev = self._beats[-1:] if self._beats.shape[0] else t[:0]
         d = np.diff(np.concatenate((prev, t))) * 1000.0
         offset = prev.shape[0]
@@ -556,10 +570,10 @@ class NNStream:
         start = 0
         for c in cuts:
             if c > start:
-                parts.append(self._append(t[start:c]))
+                parts.append(self._append(t[start:c], sus[start:c]))
             parts.append(self._close())
             start = int(c)
-        parts.append(self._append(t[start:]))
+        parts.append(self._append(t[start:], sus[start:]))
         return NNBatch.concat(parts)
 
     def gap(self) -> NNBatch:

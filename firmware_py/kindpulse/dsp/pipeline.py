@@ -31,6 +31,7 @@ from kindpulse.dsp.beats import BeatDetector, DetectorParams
 from kindpulse.dsp.filter import BandpassFilter
 from kindpulse.dsp.hrv import HRV_KEYS, hrv_metrics
 from kindpulse.dsp.quality import MIN_HRV_FS, QualityParams, QualityTracker, flag_names
+from kindpulse.dsp.shape import BeatShape
 from kindpulse.errors import ConfigError, InputError
 
 __all__ = ["PPGStream", "StreamUpdate", "analyze_ppg", "detect_inverted", "dominant_interval_s"]
@@ -162,6 +163,11 @@ class PPGStream:
         self.ma = int(round(self.q.p.margin_after_s * self.fs))
         self.m_blocks = int(math.ceil(self.ma / self.block))
         self.nn = NNStream() if nn_lookahead_beats is None else NNStream(lookahead_beats=nn_lookahead_beats)
+        self.shape = BeatShape(self.fs, max_after_s=0.9 * self.q.p.margin_before_s)
+        self._yh = np.empty(0)  # band-passed history for the beat-shape check
+        self._yh0 = 0  # stream sample of _yh[0]
+        self._yh_keep = int(round(8.0 * self.fs))  # trimmed in steps of at least this
+        self.off_shape_beats = 0
         self._warm: list[np.ndarray] | None = []
         self._n_warm = 0
         self._sign = 1.0
@@ -266,6 +272,9 @@ class PPGStream:
             return
         x = self._sign * raw
         y = self.bp.process(x)
+        if self._yh.size == 0:
+            self._yh0 = self._n
+        self._yh = np.concatenate([self._yh, y])
         self._n += raw.size
         self._pend_raw = np.concatenate([self._pend_raw, raw])
         self._pend_x = np.concatenate([self._pend_x, x])
@@ -340,6 +349,8 @@ class PPGStream:
         self._pend_start = self._n
         self.det.skip(rest + n)
         self.bp.reset()
+        self._yh = self._yh[:0]
+        self.shape.restart_intervals()
         self.q.reset_reference()
         if "lost_samples" not in upd.issues:
             upd.issues.append("lost_samples")
@@ -362,6 +373,11 @@ class PPGStream:
             lo = np.searchsorted(self._b_end, t - self.ma, side="right")
             hi = np.searchsorted(self._b_start, t + self.mb, side="right")
             usable = (cum[hi] - cum[lo]) == 0
+            # a usable beat whose shape is unlike the recent beats' (motion below the block
+            # threshold) stays a beat, but no NN interval ends or starts on it (NNStream)
+            corr = self.shape.correlate(self._yh, self._yh0, t, usable)
+            off_shape = usable & (corr < self.q.p.shape_corr_min)
+            self.off_shape_beats += int(np.count_nonzero(off_shape))
             # a bad block, or a dropped beat, between consecutive usable beats -> gap
             prev = np.concatenate([[self._last_pushed], t[:-1]])
             lo2 = np.searchsorted(self._b_end, prev, side="right")
@@ -374,23 +390,34 @@ class PPGStream:
                 gap_before[0] |= self._gap_open
                 gap_before |= between_bad[idx_usable]
                 gap_before |= missed[idx_usable]  # a missed beat: no interval spans it
+                odd = off_shape[idx_usable]
                 tu = t[idx_usable] / self.fs
                 cuts = np.flatnonzero(gap_before)
                 start = 0
                 for c in cuts:  # one iteration per unusable stretch, not per beat
                     if c > start:
                         part = tu[start:c]
-                        self._emit(self.nn.push(part) if self.hrv_ok else _beats_only(part), upd)
+                        self._emit(self.nn.push(part, odd[start:c]) if self.hrv_ok else _beats_only(part), upd)
                     self._emit(self.nn.gap() if self.hrv_ok else NNBatch.empty(), upd)
                     start = int(c)
-                self._emit(self.nn.push(tu[start:]) if self.hrv_ok else _beats_only(tu[start:]), upd)
+                self._emit(self.nn.push(tu[start:], odd[start:]) if self.hrv_ok else _beats_only(tu[start:]), upd)
                 self._last_pushed = float(t[idx_usable[-1]])
                 self._gap_open = not bool(usable[-1])
             else:
                 self._gap_open = True
         self._trim_blocks()
 
+    def _trim_history(self) -> None:
+        # the shape check needs the signal from 1 s before the oldest beat still to come:
+        # a queued one, or one the detector has yet to time (at most ~2.5 s behind q_end)
+        oldest = min(float(self._queue[0]) if self._queue.size else math.inf, self._q_end - 4.0 * self.fs)
+        cut = int(oldest - self.fs) - self._yh0
+        if cut > self._yh_keep:
+            self._yh = self._yh[cut:]
+            self._yh0 += cut
+
     def _trim_blocks(self) -> None:
+        self._trim_history()
         horizon = min(self._last_pushed if math.isfinite(self._last_pushed) else 0.0,
                       float(self._queue[0]) if self._queue.size else math.inf) - self.ma - 4 * self.block
         k = int(np.searchsorted(self._b_end, horizon, side="left"))
@@ -476,7 +503,8 @@ def analyze_ppg(
     -------
     dict
         ``fs``, ``duration_s``, ``inverted``, ``beats_s``, ``nn`` ([t_s, ibi_ms] pairs),
-        ``quality`` {``usable_fraction``, ``issues``, ``hrv_refused``, ``missing_s``}, ``hrv`` and, with
+        ``quality`` {``usable_fraction``, ``issues``, ``hrv_refused``, ``missing_s``, ``off_shape_beats``
+        (beats unlike the recent ones: no NN interval starts or ends on them)}, ``hrv`` and, with
         ``window_s``, ``windows``.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
@@ -522,7 +550,7 @@ def analyze_ppg(
         "beats_s": beats.tolist(),
         "nn": np.column_stack([nn_t, nn_ms]).tolist(),
         "quality": {"usable_fraction": usable, "issues": issues, "hrv_refused": refused,
-                    "missing_s": missing / float(fs)},
+                    "missing_s": missing / float(fs), "off_shape_beats": stream.off_shape_beats},
         "hrv": _hrv(nn_t, nn_ms, stream.hrv_ok),
     }
     if window_s is not None:

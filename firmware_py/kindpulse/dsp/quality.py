@@ -158,6 +158,7 @@ class QualityParams:
     clipping_blocks: bool = False
     margin_before_s: float = 0.75
     margin_after_s: float = 0.5
+    shape_corr_min: float = 0.7  # beat-shape correlation below which a beat ends no NN interval
 
 
 class QualityTracker:
