@@ -10,6 +10,7 @@ from kindpulse.dsp.quality import (
     MOTION,
     NO_SIGNAL,
     SATURATION,
+    QualityParams,
     QualityTracker,
     block_features,
     flag_names,
@@ -42,9 +43,10 @@ def test_block_features_match_numpy():
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 1000, 1000).astype(float)
     y = rng.normal(size=1000)
-    out = np.empty((20, 7))
+    out = np.empty((20, 8))
     block_features(raw, y, 50, 990.0, 0.002, 3, 200, new_extremes(), out)
     np.testing.assert_allclose(out[:, :6], block_features_naive(raw, y, 50, 990.0, 0.002))
+    np.testing.assert_allclose(out[:, 7], np.abs(np.diff(y.reshape(20, 50), axis=1)).max(axis=1))
 
 
 def test_clean_signal_has_no_flags():
@@ -88,6 +90,26 @@ def test_motion_burst_is_flagged_and_edges_are_clean():
     assert np.mean(_span(flags, q, 30.5, 35.5) & MOTION > 0) > 0.8
     assert np.all(_span(flags, q, 5.0, 29.0) == 0)
     assert np.all(_span(flags, q, 38.0, 59.0) == 0)
+
+
+def test_a_steep_baseline_step_is_motion_below_the_amplitude_threshold():
+    raw = _ppg()
+    y = BandpassFilter(FS).process(-raw)
+    pulse = np.percentile(y[1000:], 98) - np.percentile(y[1000:], 2)
+    t = np.arange(raw.size) / FS
+
+    def step(size, dur_s):  # a raised-cosine step of `size` pulses at 30 s
+        return raw - size * pulse * (0.5 - 0.5 * np.cos(np.pi * np.clip((t - 30.0) / dur_s, 0, 1)))
+
+    amp_only = QualityParams(slope_k=1e9)
+    for size in (1.5, 2.0):
+        assert not np.any(_flags(step(size, 0.05), params=amp_only)[0] & MOTION)  # under 2.5 x
+        flags, q = _flags(step(size, 0.05))
+        assert np.flatnonzero(flags & MOTION).tolist() == [int(30.0 * FS) // q.block]
+    # a slow press of the same size (0.2 s) is no steeper than an upstroke
+    assert not np.any(_flags(step(1.5, 0.2))[0] & MOTION)
+    for seed in range(4):  # clean pulses of other rates and shapes: never steep
+        assert not np.any(_flags(_ppg(300.0, seed=seed))[0])
 
 
 def test_lasting_new_amplitude_is_learnt_again():

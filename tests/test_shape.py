@@ -90,11 +90,13 @@ def test_clean_pulses_match_and_a_bent_one_does_not(name):
     assert np.nanmin(np.delete(cb, [k - 1, k, k + 1])[5:]) > 0.8
 
 
-@pytest.mark.parametrize("name, until_s", [("motion-swing-400Hz-s147", 40.0), ("motion-steady-400Hz-s138", 150.0)])
+@pytest.mark.parametrize("name, until_s", [("motion-swing-400Hz-s147", 40.0), ("motion-steady-400Hz-s138", 150.0),
+                                           ("motion-step-50Hz-s120", 180.0)])
 def test_motion_below_the_block_threshold_gives_no_false_nn(name, until_s):
     # s147: a burst starting on a beat moved it 0.1 s and lifted RMSSD by 17 %;
     # s138: a burst no larger than the pulse made a beat of its own, and a reported NN
     # interval spanned a true beat. Neither burst reaches the motion flag's 2.5 x.
+    # s120: a baseline step under 2.5 x made a doubled NN interval (the slope flag, quality.py).
     rec = generate(shorter(_member(name), until_s))
     res = analyze_ppg(rec.x, rec.fs, full_scale=FULL)
     nn = np.array(res["nn"]).reshape(-1, 2)

@@ -16,7 +16,11 @@ The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample i
     recording, reached beat after beat).
 ``motion``
     Band-passed peak-to-peak of the block above ``motion_k`` times the reference amplitude
-    (median peak-to-peak over two blocks, about one beat, of the last good blocks).
+    (median peak-to-peak over two blocks, about one beat, of the last good blocks), or its
+    steepest sample-to-sample change above ``slope_k`` times the reference slope (median
+    over the last good blocks of the steepest change within three blocks, i.e. of a
+    systolic upstroke): a baseline step of one to three pulses within 50 ms is steeper
+    than any upstroke but may stay under the amplitude threshold.
 
 Clipping is reported but does not block beats unless ``clipping_blocks``: the timing
 copy is smooth and symmetric around a plateau, so a clipped peak still gets its centre
@@ -55,8 +59,8 @@ NO_SIGNAL, SATURATION, CLIPPING, MOTION = 1, 2, 4, 8
 FLAG_NAMES = {NO_SIGNAL: "no_signal", SATURATION: "saturation", CLIPPING: "clipping", MOTION: "motion"}
 
 # block feature columns
-_F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP = range(7)
-_NFEAT = 7
+_F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP, _F_SLOPE = range(8)
+_NFEAT = 8
 
 
 def new_extremes() -> np.ndarray:
@@ -89,8 +93,9 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         State, updated in place: running min and max of ``raw``, both as they were when
         the current run of equal samples began, their ages in samples, and those ages at
         the start of the run. Initialise with :func:`new_extremes`.
-    out : ndarray, shape (n_blocks, 7)
-        min, max, mean of raw; min, max of ybp; saturated samples; clipping runs.
+    out : ndarray, shape (n_blocks, 8)
+        min, max, mean of raw; min, max of ybp; saturated samples; clipping runs; largest
+        sample-to-sample change of ybp.
     """
     nb = raw.shape[0] // block
     for b in range(nb):
@@ -103,7 +108,10 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         sat = 0.0
         clip = 0.0
         run = 1
+        slope = 0.0
         for i in range(lo, lo + block):
+            if i > lo:
+                slope = max(slope, abs(ybp[i] - ybp[i - 1]))
             v = raw[i]
             mn = min(mn, v)
             mx = max(mx, v)
@@ -140,6 +148,7 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         out[b, 4] = ymx
         out[b, 5] = sat
         out[b, 6] = clip
+        out[b, 7] = slope
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ class QualityParams:
     no_finger_frac: float = 0.02
     clip_run_s: float = 0.06
     motion_k: float = 2.5
+    slope_k: float = 3.0
     weak_frac: float = 0.15
     ref_blocks: int = 15
     min_ref_blocks: int = 4
@@ -186,6 +196,9 @@ class QualityTracker:
         self._ext = new_extremes()
         self.settle = int(round(2.0 * self.fs))
         self._prev_y = (np.inf, -np.inf)  # band-passed min, max of the previous block
+        self._sref = np.zeros(self.p.ref_blocks)
+        self._n_sref = 0
+        self._slopes = [0.0, 0.0]  # the two previous blocks' largest slopes
 
     @property
     def blocking(self) -> int:
@@ -195,14 +208,7 @@ class QualityTracker:
     @property
     def reference_amplitude(self) -> float:
         """Median band-passed peak-to-peak of recent good blocks (0 before any)."""
-        n = min(self._n_ref, self._ref.size)
-        if not n:
-            return 0.0
-        # the same value as np.median, without its per-call overhead (read once per 0.5 s block;
-        # a third of analyze's time on an hour of PPG): the buffer holds ref_blocks (15) values
-        s = sorted(self._ref[:n].tolist())
-        k = n // 2
-        return s[k] if n % 2 else (s[k - 1] + s[k]) / 2.0
+        return _median(self._ref, self._n_ref)
 
     def measure(self, raw: np.ndarray, ybp: np.ndarray) -> np.ndarray:
         """Flags of the whole blocks in ``raw`` (length a multiple of the block).
@@ -218,7 +224,9 @@ class QualityTracker:
         flags = np.zeros(nb, dtype=np.int64)
         p = self.p
         for b in range(nb):  # one iteration per block (0.5 s), not per sample
-            mn, mx, mean, ymn, ymx, sat, clip = feats[b]
+            mn, mx, mean, ymn, ymx, sat, clip, slope = feats[b]
+            slope3 = max(slope, self._slopes[0], self._slopes[1])
+            self._slopes = [slope, self._slopes[0]]
             ptp = ymx - ymn
             ptp2 = ptp if not np.isfinite(self._prev_y[0]) else max(ymx, self._prev_y[1]) - min(ymn, self._prev_y[0])
             self._prev_y = (ymn, ymx)
@@ -232,7 +240,8 @@ class QualityTracker:
             ref = self.reference_amplitude
             amp_bad = False
             if self._n_ref >= p.min_ref_blocks and f == 0:
-                if ptp > p.motion_k * ref:
+                steep = self._n_sref >= p.min_ref_blocks and slope > p.slope_k * _median(self._sref, self._n_sref)
+                if ptp > p.motion_k * ref or steep:
                     f |= MOTION
                     amp_bad = True
                 elif ptp2 < p.weak_frac * ref:
@@ -241,18 +250,37 @@ class QualityTracker:
             self._n_bad_amp = self._n_bad_amp + 1 if amp_bad else 0
             if self._n_bad_amp >= p.relearn_blocks:  # a lasting new level: learn it again
                 self._n_ref = 0
+                self._n_sref = 0
                 self._n_bad_amp = 0
             if f == 0:
                 self._ref[self._n_ref % self._ref.size] = ptp2
                 self._n_ref += 1
+                self._sref[self._n_sref % self._sref.size] = slope3
+                self._n_sref += 1
             flags[b] = f
         return flags
 
     def reset_reference(self) -> None:
         """Forget the reference amplitude and block history (after a gap)."""
         self._n_ref = 0
+        self._n_sref = 0
         self._n_bad_amp = 0
         self._prev_y = (np.inf, -np.inf)
+        self._slopes = [0.0, 0.0]
+
+
+def _median(buf: np.ndarray, n_seen: int) -> float:
+    """Median of a ring buffer's filled part (0 when empty).
+
+    The same value as np.median without its per-call overhead: read once per 0.5 s block,
+    np.median was a third of analyze's time on an hour of PPG (the buffers hold 15 values).
+    """
+    n = min(n_seen, buf.size)
+    if not n:
+        return 0.0
+    s = sorted(buf[:n].tolist())
+    k = n // 2
+    return s[k] if n % 2 else (s[k - 1] + s[k]) / 2.0
 
 
 def flag_names(flags: int) -> list[str]:
