@@ -112,6 +112,26 @@ def test_a_steep_baseline_step_is_motion_below_the_amplitude_threshold():
         assert not np.any(_flags(_ppg(300.0, seed=seed))[0])
 
 
+def test_a_lost_pulse_is_no_signal_but_a_long_pause_is_not():
+    raw = _ppg()
+    dc = np.median(raw)
+    lost = raw.copy()
+    lost[2000:3000] = dc + 0.03 * (raw[2000:3000] - dc)  # the pulse fades, the light level stays
+    flags, q = _flags(lost)
+    assert np.all(_span(flags, q, 22.5, 30.0) & NO_SIGNAL)  # within the 2 s window of the last pulse
+    assert np.all(_span(flags, q, 5.0, 20.0) == 0) and np.all(_span(flags, q, 31.0, 59.0) == 0)
+    # a premature beat and its compensatory pause at 60 bpm: 1.3 s of flat diastole, which a
+    # 1 s window took for a lost pulse (both beats were dropped)
+    from tests.family import family, generate
+
+    rec = generate(next(m for m in family(180.0, None) if m.name == "clean-ramp-400Hz-s139"))
+    qt = QualityTracker(rec.fs, FULL)
+    y = BandpassFilter(rec.fs).process(-rec.x)
+    n = rec.x.size // qt.block * qt.block
+    assert not np.any(qt.measure(rec.x[:n], y[:n]))
+    assert np.any(np.diff(rec.beats[(rec.beats > 63) & (rec.beats < 67)]) > 1.25)  # the pause is there
+
+
 def test_lasting_new_amplitude_is_learnt_again():
     raw = _ppg(90.0)
     dc = raw.mean()

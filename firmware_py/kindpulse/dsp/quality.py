@@ -6,8 +6,10 @@ The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample i
 ``no_signal``
     Flat line (no change at all), or with a known ADC full scale a DC level below
     ``no_finger_frac`` of it (a MAX30102 without a finger reads ambient light: a few
-    hundred counts of 262 143), or no pulsatile amplitude (band-passed peak-to-peak below
-    ``weak_frac`` of the reference amplitude).
+    hundred counts of 262 143), or no pulsatile amplitude (band-passed peak-to-peak over the
+    last ``weak_window_s`` below ``weak_frac`` of the reference amplitude; the window is
+    longer than any interval, so the flat diastole of a slow beat or of a compensatory pause
+    is not taken for a lost pulse).
 ``saturation``
     A raw sample within ``sat_frac`` of the full scale (or at 0): the ADC is railed.
 ``clipping``
@@ -162,6 +164,7 @@ class QualityParams:
     motion_k: float = 2.5
     slope_k: float = 3.0
     weak_frac: float = 0.15
+    weak_window_s: float = 2.0
     ref_blocks: int = 15
     min_ref_blocks: int = 4
     relearn_blocks: int = 20
@@ -196,6 +199,9 @@ class QualityTracker:
         self._ext = new_extremes()
         self.settle = int(round(2.0 * self.fs))
         self._prev_y = (np.inf, -np.inf)  # band-passed min, max of the previous block
+        # band-passed min, max of the blocks before this one within weak_window_s
+        self._recent_y: list[tuple[float, float]] = []
+        self._n_weak = max(2, int(round(self.p.weak_window_s / self.p.block_s)))
         self._sref = np.zeros(self.p.ref_blocks)
         self._n_sref = 0
         self._slopes = [0.0, 0.0]  # the two previous blocks' largest slopes
@@ -230,6 +236,8 @@ class QualityTracker:
             ptp = ymx - ymn
             ptp2 = ptp if not np.isfinite(self._prev_y[0]) else max(ymx, self._prev_y[1]) - min(ymn, self._prev_y[0])
             self._prev_y = (ymn, ymx)
+            ptp_w = max([ymx] + [v[1] for v in self._recent_y]) - min([ymn] + [v[0] for v in self._recent_y])
+            self._recent_y = (self._recent_y + [(ymn, ymx)])[-(self._n_weak - 1):]
             f = 0
             if mx == mn or (self.full_scale > 0 and mean < p.no_finger_frac * self.full_scale):
                 f |= NO_SIGNAL
@@ -244,7 +252,7 @@ class QualityTracker:
                 if ptp > p.motion_k * ref or steep:
                     f |= MOTION
                     amp_bad = True
-                elif ptp2 < p.weak_frac * ref:
+                elif ptp_w < p.weak_frac * ref:
                     f |= NO_SIGNAL
                     amp_bad = True
             self._n_bad_amp = self._n_bad_amp + 1 if amp_bad else 0
@@ -267,6 +275,7 @@ class QualityTracker:
         self._n_bad_amp = 0
         self._prev_y = (np.inf, -np.inf)
         self._slopes = [0.0, 0.0]
+        self._recent_y = []
 
 
 def _median(buf: np.ndarray, n_seen: int) -> float:
