@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/device.py
 	$(BIN)/python bench/family.py
+	$(BIN)/python bench/timing_bound.py
 	$(BIN)/python bench/analyze_process.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/store.py

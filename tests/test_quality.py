@@ -42,11 +42,16 @@ def _span(flags, q, a_s, b_s):
 def test_block_features_match_numpy():
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 1000, 1000).astype(float)
+    raw[:250] = np.round(raw[:250] / 200.0) * 200.0  # coarse blocks repeat values
     y = rng.normal(size=1000)
-    out = np.empty((20, 8))
+    out = np.empty((20, 9))
     block_features(raw, y, 50, 990.0, 0.002, 3, 200, new_extremes(), out)
     np.testing.assert_allclose(out[:, :6], block_features_naive(raw, y, 50, 990.0, 0.002))
     np.testing.assert_allclose(out[:, 7], np.abs(np.diff(y.reshape(20, 50), axis=1)).max(axis=1))
+    d = np.abs(np.diff(raw.reshape(20, 50), axis=1))
+    step = np.where(d > 0, d, np.inf).min(axis=1)
+    np.testing.assert_allclose(out[:, 8], np.where((d == 0).any(axis=1), step, np.inf))
+    assert np.isfinite(out[:, 8]).any() and np.isinf(out[:, 8]).any()
 
 
 def test_clean_signal_has_no_flags():
@@ -130,6 +135,24 @@ def test_a_lost_pulse_is_no_signal_but_a_long_pause_is_not():
     n = rec.x.size // qt.block * qt.block
     assert not np.any(qt.measure(rec.x[:n], y[:n]))
     assert np.any(np.diff(rec.beats[(rec.beats > 63) & (rec.beats < 67)]) > 1.25)  # the pause is there
+
+
+def test_a_recording_that_starts_without_a_finger_is_no_signal():
+    # a 10-bit CSV (HeartPy's data2.csv): 4 s of a few counts of noise before the finger is
+    # on; a reference amplitude learnt from that noise rejected nothing, and beats were found
+    # in it at 150 bpm
+    rng = np.random.default_rng(5)
+    raw = np.round(_ppg() / 20.0)  # ~90 ADC steps of pulse
+    dc = np.median(raw)
+    raw[:400] = np.round(dc + 0.8 * rng.standard_normal(400))
+    flags, q = _flags(raw, full_scale=None)
+    assert np.all(_span(flags, q, 0.0, 3.5) & NO_SIGNAL)
+    assert np.all(_span(flags, q, 6.0, 59.0) == 0)
+    from kindpulse.dsp.pipeline import analyze_ppg
+
+    res = analyze_ppg(raw, FS, invert=True)
+    beats = np.asarray(res["beats_s"])
+    assert beats.min() > 3.9 and beats.size > 60
 
 
 def test_lasting_new_amplitude_is_learnt_again():

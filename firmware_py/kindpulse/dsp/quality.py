@@ -9,7 +9,11 @@ The signal is cut into blocks of ``block_s`` seconds on a fixed grid of sample i
     hundred counts of 262 143), or no pulsatile amplitude (band-passed peak-to-peak over the
     last ``weak_window_s`` below ``weak_frac`` of the reference amplitude; the window is
     longer than any interval, so the flat diastole of a slow beat or of a compensatory pause
-    is not taken for a lost pulse).
+    is not taken for a lost pulse); or, from the first block on, that range below
+    ``min_pulse_steps`` steps of the ADC (the smallest change seen in the raw samples of a
+    block that also repeats a sample; never for float data without repeats): a
+    recording that starts without a finger is quantisation noise, which no reference
+    amplitude learnt from it would reject.
 ``saturation``
     A raw sample within ``sat_frac`` of the full scale (or at 0): the ADC is railed.
 ``clipping``
@@ -39,6 +43,7 @@ Béres & Hejjel (2021), BSPC 68:102589; Elgendi (2016), Bioengineering 3:21 (PPG
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +66,8 @@ NO_SIGNAL, SATURATION, CLIPPING, MOTION = 1, 2, 4, 8
 FLAG_NAMES = {NO_SIGNAL: "no_signal", SATURATION: "saturation", CLIPPING: "clipping", MOTION: "motion"}
 
 # block feature columns
-_F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP, _F_SLOPE = range(8)
-_NFEAT = 8
+_F_MIN, _F_MAX, _F_MEAN, _F_YMIN, _F_YMAX, _F_SAT, _F_CLIP, _F_SLOPE, _F_STEP = range(9)
+_NFEAT = 9
 
 
 def new_extremes() -> np.ndarray:
@@ -95,9 +100,10 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         State, updated in place: running min and max of ``raw``, both as they were when
         the current run of equal samples began, their ages in samples, and those ages at
         the start of the run. Initialise with :func:`new_extremes`.
-    out : ndarray, shape (n_blocks, 8)
+    out : ndarray, shape (n_blocks, 9)
         min, max, mean of raw; min, max of ybp; saturated samples; clipping runs; largest
-        sample-to-sample change of ybp.
+        sample-to-sample change of ybp; smallest non-zero change of raw when the block
+        also repeats a sample (inf otherwise: a steep block says nothing of the ADC step).
     """
     nb = raw.shape[0] // block
     for b in range(nb):
@@ -111,9 +117,16 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         clip = 0.0
         run = 1
         slope = 0.0
+        step = np.inf
+        repeats = False
         for i in range(lo, lo + block):
             if i > lo:
                 slope = max(slope, abs(ybp[i] - ybp[i - 1]))
+                d = abs(raw[i] - raw[i - 1])
+                if d > 0.0:
+                    step = min(step, d)
+                else:
+                    repeats = True
             v = raw[i]
             mn = min(mn, v)
             mx = max(mx, v)
@@ -151,6 +164,8 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         out[b, 5] = sat
         out[b, 6] = clip
         out[b, 7] = slope
+        # only a block that repeats a value moves at the scale of the ADC's step
+        out[b, 8] = step if repeats else np.inf
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,7 @@ class QualityParams:
     slope_k: float = 3.0
     weak_frac: float = 0.15
     weak_window_s: float = 2.0
+    min_pulse_steps: float = 12.0
     ref_blocks: int = 15
     min_ref_blocks: int = 4
     relearn_blocks: int = 20
@@ -202,6 +218,7 @@ class QualityTracker:
         # band-passed min, max of the blocks before this one within weak_window_s
         self._recent_y: list[tuple[float, float]] = []
         self._n_weak = max(2, int(round(self.p.weak_window_s / self.p.block_s)))
+        self.adc_step = np.inf  # smallest change of the raw samples seen: the ADC's resolution
         self._sref = np.zeros(self.p.ref_blocks)
         self._n_sref = 0
         self._slopes = [0.0, 0.0]  # the two previous blocks' largest slopes
@@ -230,7 +247,8 @@ class QualityTracker:
         flags = np.zeros(nb, dtype=np.int64)
         p = self.p
         for b in range(nb):  # one iteration per block (0.5 s), not per sample
-            mn, mx, mean, ymn, ymx, sat, clip, slope = feats[b]
+            mn, mx, mean, ymn, ymx, sat, clip, slope, step = feats[b]
+            self.adc_step = min(self.adc_step, step)
             slope3 = max(slope, self._slopes[0], self._slopes[1])
             self._slopes = [slope, self._slopes[0]]
             ptp = ymx - ymn
@@ -245,6 +263,8 @@ class QualityTracker:
                 f |= SATURATION
             if clip > 0:
                 f |= CLIPPING
+            if f == 0 and math.isfinite(self.adc_step) and ptp_w < p.min_pulse_steps * self.adc_step:
+                f |= NO_SIGNAL  # a few ADC steps: quantisation noise, no pulse
             ref = self.reference_amplitude
             amp_bad = False
             if self._n_ref >= p.min_ref_blocks and f == 0:
