@@ -112,6 +112,11 @@ def main() -> None:
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
+        # every tool's .pyc files written by its warm-up run, as an installed package has them
+        # (pip compiles at install; this machine sets PYTHONDONTWRITEBYTECODE, and an editable
+        # checkout has none): in a private prefix, so the source tree stays clean
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         csv = Path(tmp) / "hour.csv"
         write_csv(csv)
         size_mb = len(csv.read_bytes()) / 1e6  # and the disk cache is warm

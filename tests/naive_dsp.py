@@ -93,3 +93,50 @@ def exclude(t: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
     for a, b in spans:
         keep &= ~((t >= a) & (t <= b))
     return t[keep]
+
+
+def block_flags_naive(feats: np.ndarray, p, full_scale: float) -> np.ndarray:
+    """Block flags from block features, plain Python over the whole stream at once (the
+    rules of kindpulse.dsp.quality's module docstring; p is a QualityParams)."""
+    n_weak = max(2, int(round(p.weak_window_s / p.block_s)))
+    ref: list[float] = []  # ptp over two blocks of good blocks, since the last relearn
+    sref: list[float] = []  # steepest change within three blocks, of good blocks
+    adc = np.inf
+    bad_run = 0
+    flags = np.zeros(len(feats), dtype=np.int64)
+    for b, (mn, mx, mean, ymn, ymx, sat, clip, slope, step) in enumerate(feats):
+        adc = min(adc, step)
+        lo3 = max(0, b - 2)
+        slope3 = feats[lo3:b + 1, 7].max()
+        ptp = ymx - ymn
+        ptp2 = feats[max(0, b - 1):b + 1, 4].max() - feats[max(0, b - 1):b + 1, 3].min()
+        w = feats[max(0, b - n_weak + 1):b + 1]
+        ptp_w = w[:, 4].max() - w[:, 3].min()
+        f = 0
+        if mx == mn or (full_scale > 0 and mean < p.no_finger_frac * full_scale):
+            f |= 1
+        if sat > 0:
+            f |= 2
+        if clip > 0:
+            f |= 4
+        if f == 0 and np.isfinite(adc) and ptp_w < p.min_pulse_steps * adc:
+            f |= 1
+        amp_bad = False
+        if len(ref) >= p.min_ref_blocks and f == 0:
+            recent_ref = ref[-p.ref_blocks:]
+            recent_sref = sref[-p.ref_blocks:]
+            steep = len(sref) >= p.min_ref_blocks and slope > p.slope_k * np.median(recent_sref)
+            if ptp > p.motion_k * np.median(recent_ref) or steep:
+                f |= 8
+                amp_bad = True
+            elif ptp_w < p.weak_frac * np.median(recent_ref):
+                f |= 1
+                amp_bad = True
+        bad_run = bad_run + 1 if amp_bad else 0
+        if bad_run >= p.relearn_blocks:
+            ref, sref, bad_run = [], [], 0
+        if f == 0:
+            ref.append(ptp2)
+            sref.append(slope3)
+        flags[b] = f
+    return flags

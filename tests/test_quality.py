@@ -17,7 +17,7 @@ from kindpulse.dsp.quality import (
     new_extremes,
 )
 from kindpulse.sim.synth import SyntheticPPG, beat_times, rr_series
-from tests.naive_dsp import block_features_naive
+from tests.naive_dsp import block_features_naive, block_flags_naive
 
 FS = 100.0
 FULL = 2**18 - 1
@@ -52,6 +52,49 @@ def test_block_features_match_numpy():
     step = np.where(d > 0, d, np.inf).min(axis=1)
     np.testing.assert_allclose(out[:, 8], np.where((d == 0).any(axis=1), step, np.inf))
     assert np.isfinite(out[:, 8]).any() and np.isinf(out[:, 8]).any()
+
+
+def test_block_flags_match_a_plain_python_reference_in_any_chunking():
+    # every flag and a relearnt level: 10-bit counts starting without a finger, a
+    # saturated stretch, a motion burst, a steep step, a lost pulse and a lasting new level
+    rng = np.random.default_rng(3)
+    raw = np.round(_ppg(240.0, seed=2) / 20.0)
+    dc = np.median(raw)
+    raw[:400] = np.round(dc + 0.8 * rng.standard_normal(400))
+    full = float(FULL // 20)
+    raw[3000:3300] = full
+    t = np.arange(raw.size) / FS
+    burst = (t > 60) & (t < 66)
+    raw[burst] += np.round(60.0 * np.sin(2 * np.pi * 1.3 * t[burst]))
+    raw[t > 90] += 25.0
+    raw[(t > 120) & (t < 126)] = np.round(dc + 0.02 * (raw[(t > 120) & (t < 126)] - dc))
+    raw[t > 170] = np.round(dc + 5.0 * (raw[t > 170] - dc))
+    p = QualityParams()
+    y = BandpassFilter(FS).process(-raw)
+    q = QualityTracker(FS, full, p)
+    n = raw.size // q.block * q.block
+    feats = np.empty((n // q.block, 9))
+    block_features(raw[:n], y[:n], q.block, full, p.sat_frac, q.clip_run, q.settle, new_extremes(), feats)
+    want = block_flags_naive(feats, p, full)
+    for bit in (NO_SIGNAL, SATURATION, MOTION):
+        assert np.any(want & bit)
+    cuts = np.sort(rng.choice(np.arange(1, n // q.block), 40, replace=False)) * q.block
+    got = np.concatenate([q.measure(raw[a:b], y[a:b]) for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True)])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_ring_median_matches_numpy():
+    from kindpulse.dsp._numba import median_inplace, ring_median
+
+    rng = np.random.default_rng(1)
+    for size in (1, 2, 5, 8, 15):
+        ring = rng.normal(size=size)
+        ring[rng.integers(0, size)] = ring[0]  # ties
+        for n_seen in range(0, 2 * size + 1):
+            m = min(n_seen, size)
+            assert ring_median(ring, n_seen) == (np.median(ring[:m]) if m else 0.0)
+        a = ring.copy()
+        assert median_inplace(a, size) == np.median(ring) and np.all(np.diff(a) >= 0)
 
 
 def test_clean_signal_has_no_flags():

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kindpulse.dsp._numba import kernel
+from kindpulse.dsp._numba import kernel, ring_median
 from kindpulse.dsp.filter import BandpassFilter
 
 __all__ = ["BeatDetector", "DetectorParams"]
@@ -50,15 +50,6 @@ __all__ = ["BeatDetector", "DetectorParams"]
 _NSTATE = 18
 _NRING = 5
 _SD_RANGE = 2.8  # beat amplitude / SD of a window of finger PPG (2.83 for a sine)
-
-
-@kernel
-def _median_ring(ring, n):  # pragma: no cover - compiled
-    m = min(n, ring.shape[0])
-    tmp = np.sort(ring[:m].copy())
-    if m % 2 == 1:
-        return tmp[m // 2]
-    return 0.5 * (tmp[m // 2 - 1] + tmp[m // 2])
 
 
 @kernel
@@ -142,7 +133,7 @@ def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
             iring[int(st[_NIBI]) % iring.shape[0]] = dt
             st[_NIBI] += 1.0
             if st[_NIBI] >= 3.0 or st[_IBI] <= 0.0:
-                st[_IBI] = _median_ring(iring, int(st[_NIBI]))
+                st[_IBI] = ring_median(iring, int(st[_NIBI]))
     ring[int(st[_NAMP]) % ring.shape[0]] = st[_CAND_RISE]
     st[_NAMP] += 1.0
     st[_LAST] = st[_CAND]
@@ -215,7 +206,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             if ybp[i - 2] < y1 and y1 >= v:
                 j = g - 1
                 since = j - st[_LAST] if st[_LAST] >= 0.0 else 1e18
-                amp = _median_ring(ring, int(st[_NAMP])) if st[_NAMP] > 0 else st[_AMP0]
+                amp = ring_median(ring, int(st[_NAMP])) if st[_NAMP] > 0 else st[_AMP0]
                 thr = thr_frac * amp
                 if since > 2.0 * ibi:
                     thr *= 0.5
@@ -234,7 +225,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 # beat elsewhere in the early part is still taken
                 early = since < early_phase * ibi and rise < early_rise * st[_AWIN]
                 if early and st[_NSEC] >= 3.0:
-                    d_typ = _median_ring(sring, int(st[_NSEC]))
+                    d_typ = ring_median(sring, int(st[_NSEC]))
                     early = abs(since - d_typ) <= max(0.07 * fs, 0.25 * d_typ)
                 # a second full pulse while the candidate waits: the heart rate has risen
                 # past the expected interval; confirm the candidate rather than replace it

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kindpulse.dsp._numba import kernel
+from kindpulse.dsp._numba import kernel, ring_median
 
 __all__ = [
     "FLAG_NAMES",
@@ -168,6 +168,92 @@ def block_features(raw, ybp, block, full_scale, sat_frac, clip_run, settle, ext,
         out[b, 8] = step if repeats else np.inf
 
 
+# state vector of the block-decision kernel
+(_S_ADC, _S_SLOPE1, _S_SLOPE2, _S_PREV_YMN, _S_PREV_YMX, _S_NREF, _S_NSREF, _S_NBAD, _S_NRECENT) = range(9)
+_NSTATE = 9
+
+
+def new_decision_state() -> np.ndarray:
+    """Initial state of :func:`block_flags` (no block seen, ADC step unknown)."""
+    st = np.zeros(_NSTATE)
+    st[_S_ADC] = np.inf
+    st[_S_PREV_YMN] = np.inf
+    st[_S_PREV_YMX] = -np.inf
+    return st
+
+
+@kernel
+def block_flags(feats, full_scale, no_finger_frac, min_pulse_steps, min_ref_blocks, slope_k, motion_k,
+                weak_frac, relearn_blocks, st, ref, sref, recent, flags):  # pragma: no cover - compiled
+    """Flags of each block from its features (:func:`block_features`), in order.
+
+    ``st`` (:func:`new_decision_state`), the reference rings ``ref`` (band-passed
+    peak-to-peak over two blocks) and ``sref`` (steepest change within three blocks) and
+    ``recent`` (band-passed min, max of the blocks before, shape (weak window - 1, 2)) carry
+    the decisions from one call to the next; see the module docstring for the flags.
+    """
+    nrec = recent.shape[0]
+    for b in range(feats.shape[0]):
+        mn = feats[b, 0]
+        mx = feats[b, 1]
+        mean = feats[b, 2]
+        ymn = feats[b, 3]
+        ymx = feats[b, 4]
+        slope = feats[b, 7]
+        st[_S_ADC] = min(st[_S_ADC], feats[b, 8])
+        slope3 = max(slope, max(st[_S_SLOPE1], st[_S_SLOPE2]))
+        st[_S_SLOPE2] = st[_S_SLOPE1]
+        st[_S_SLOPE1] = slope
+        ptp = ymx - ymn
+        if math.isfinite(st[_S_PREV_YMN]):
+            ptp2 = max(ymx, st[_S_PREV_YMX]) - min(ymn, st[_S_PREV_YMN])
+        else:
+            ptp2 = ptp
+        st[_S_PREV_YMN] = ymn
+        st[_S_PREV_YMX] = ymx
+        wmn = ymn
+        wmx = ymx
+        nr = int(min(st[_S_NRECENT], nrec))
+        for k in range(nr):
+            wmn = min(wmn, recent[k, 0])
+            wmx = max(wmx, recent[k, 1])
+        ptp_w = wmx - wmn
+        if nrec > 0:
+            slot = int(st[_S_NRECENT]) % nrec
+            recent[slot, 0] = ymn
+            recent[slot, 1] = ymx
+        st[_S_NRECENT] += 1.0
+        f = 0
+        if mx == mn or (full_scale > 0.0 and mean < no_finger_frac * full_scale):
+            f |= NO_SIGNAL
+        if feats[b, 5] > 0.0:
+            f |= SATURATION
+        if feats[b, 6] > 0.0:
+            f |= CLIPPING
+        if f == 0 and math.isfinite(st[_S_ADC]) and ptp_w < min_pulse_steps * st[_S_ADC]:
+            f |= NO_SIGNAL  # a few ADC steps: quantisation noise, no pulse
+        amp_bad = False
+        if st[_S_NREF] >= min_ref_blocks and f == 0:
+            steep = st[_S_NSREF] >= min_ref_blocks and slope > slope_k * ring_median(sref, st[_S_NSREF])
+            if ptp > motion_k * ring_median(ref, st[_S_NREF]) or steep:
+                f |= MOTION
+                amp_bad = True
+            elif ptp_w < weak_frac * ring_median(ref, st[_S_NREF]):
+                f |= NO_SIGNAL
+                amp_bad = True
+        st[_S_NBAD] = st[_S_NBAD] + 1.0 if amp_bad else 0.0
+        if st[_S_NBAD] >= relearn_blocks:  # a lasting new level: learn it again
+            st[_S_NREF] = 0.0
+            st[_S_NSREF] = 0.0
+            st[_S_NBAD] = 0.0
+        if f == 0:
+            ref[int(st[_S_NREF]) % ref.shape[0]] = ptp2
+            st[_S_NREF] += 1.0
+            sref[int(st[_S_NSREF]) % sref.shape[0]] = slope3
+            st[_S_NSREF] += 1.0
+        flags[b] = f
+
+
 @dataclass(frozen=True)
 class QualityParams:
     """Thresholds of the quality flags (see the module docstring)."""
@@ -209,19 +295,13 @@ class QualityTracker:
         self.block = max(4, int(round(self.p.block_s * self.fs)))
         self.full_scale = float(full_scale) if full_scale else 0.0
         self.clip_run = max(3, int(round(self.p.clip_run_s * self.fs)))
-        self._ref = np.zeros(self.p.ref_blocks)
-        self._n_ref = 0
-        self._n_bad_amp = 0
         self._ext = new_extremes()
         self.settle = int(round(2.0 * self.fs))
-        self._prev_y = (np.inf, -np.inf)  # band-passed min, max of the previous block
-        # band-passed min, max of the blocks before this one within weak_window_s
-        self._recent_y: list[tuple[float, float]] = []
-        self._n_weak = max(2, int(round(self.p.weak_window_s / self.p.block_s)))
-        self.adc_step = np.inf  # smallest change of the raw samples seen: the ADC's resolution
+        n_weak = max(2, int(round(self.p.weak_window_s / self.p.block_s)))
+        self._st = new_decision_state()
+        self._ref = np.zeros(self.p.ref_blocks)
         self._sref = np.zeros(self.p.ref_blocks)
-        self._n_sref = 0
-        self._slopes = [0.0, 0.0]  # the two previous blocks' largest slopes
+        self._recent = np.zeros((n_weak - 1, 2))  # band-passed min, max of the blocks before
 
     @property
     def blocking(self) -> int:
@@ -231,7 +311,7 @@ class QualityTracker:
     @property
     def reference_amplitude(self) -> float:
         """Median band-passed peak-to-peak of recent good blocks (0 before any)."""
-        return _median(self._ref, self._n_ref)
+        return float(ring_median(self._ref, self._st[_S_NREF]))
 
     def measure(self, raw: np.ndarray, ybp: np.ndarray) -> np.ndarray:
         """Flags of the whole blocks in ``raw`` (length a multiple of the block).
@@ -246,70 +326,20 @@ class QualityTracker:
                        self.block, self.full_scale, self.p.sat_frac, self.clip_run, self.settle, self._ext, feats)
         flags = np.zeros(nb, dtype=np.int64)
         p = self.p
-        for b in range(nb):  # one iteration per block (0.5 s), not per sample
-            mn, mx, mean, ymn, ymx, sat, clip, slope, step = feats[b]
-            self.adc_step = min(self.adc_step, step)
-            slope3 = max(slope, self._slopes[0], self._slopes[1])
-            self._slopes = [slope, self._slopes[0]]
-            ptp = ymx - ymn
-            ptp2 = ptp if not np.isfinite(self._prev_y[0]) else max(ymx, self._prev_y[1]) - min(ymn, self._prev_y[0])
-            self._prev_y = (ymn, ymx)
-            ptp_w = max([ymx] + [v[1] for v in self._recent_y]) - min([ymn] + [v[0] for v in self._recent_y])
-            self._recent_y = (self._recent_y + [(ymn, ymx)])[-(self._n_weak - 1):]
-            f = 0
-            if mx == mn or (self.full_scale > 0 and mean < p.no_finger_frac * self.full_scale):
-                f |= NO_SIGNAL
-            if sat > 0:
-                f |= SATURATION
-            if clip > 0:
-                f |= CLIPPING
-            if f == 0 and math.isfinite(self.adc_step) and ptp_w < p.min_pulse_steps * self.adc_step:
-                f |= NO_SIGNAL  # a few ADC steps: quantisation noise, no pulse
-            ref = self.reference_amplitude
-            amp_bad = False
-            if self._n_ref >= p.min_ref_blocks and f == 0:
-                steep = self._n_sref >= p.min_ref_blocks and slope > p.slope_k * _median(self._sref, self._n_sref)
-                if ptp > p.motion_k * ref or steep:
-                    f |= MOTION
-                    amp_bad = True
-                elif ptp_w < p.weak_frac * ref:
-                    f |= NO_SIGNAL
-                    amp_bad = True
-            self._n_bad_amp = self._n_bad_amp + 1 if amp_bad else 0
-            if self._n_bad_amp >= p.relearn_blocks:  # a lasting new level: learn it again
-                self._n_ref = 0
-                self._n_sref = 0
-                self._n_bad_amp = 0
-            if f == 0:
-                self._ref[self._n_ref % self._ref.size] = ptp2
-                self._n_ref += 1
-                self._sref[self._n_sref % self._sref.size] = slope3
-                self._n_sref += 1
-            flags[b] = f
+        block_flags(feats, self.full_scale, p.no_finger_frac, p.min_pulse_steps, p.min_ref_blocks, p.slope_k,
+                    p.motion_k, p.weak_frac, p.relearn_blocks, self._st, self._ref, self._sref, self._recent, flags)
         return flags
 
     def reset_reference(self) -> None:
-        """Forget the reference amplitude and block history (after a gap)."""
-        self._n_ref = 0
-        self._n_sref = 0
-        self._n_bad_amp = 0
-        self._prev_y = (np.inf, -np.inf)
-        self._slopes = [0.0, 0.0]
-        self._recent_y = []
+        """Forget the reference amplitude and block history (after a gap); the ADC step stays."""
+        adc = self._st[_S_ADC]
+        self._st[:] = new_decision_state()
+        self._st[_S_ADC] = adc
 
-
-def _median(buf: np.ndarray, n_seen: int) -> float:
-    """Median of a ring buffer's filled part (0 when empty).
-
-    The same value as np.median without its per-call overhead: read once per 0.5 s block,
-    np.median was a third of analyze's time on an hour of PPG (the buffers hold 15 values).
-    """
-    n = min(n_seen, buf.size)
-    if not n:
-        return 0.0
-    s = sorted(buf[:n].tolist())
-    k = n // 2
-    return s[k] if n % 2 else (s[k - 1] + s[k]) / 2.0
+    @property
+    def adc_step(self) -> float:
+        """Smallest change of the raw samples seen (inf before any): the ADC's resolution."""
+        return float(self._st[_S_ADC])
 
 
 def flag_names(flags: int) -> list[str]:

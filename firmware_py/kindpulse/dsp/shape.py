@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kindpulse.dsp._numba import kernel
+from kindpulse.dsp._numba import kernel, median_inplace
 
 __all__ = ["BeatShape"]
 
@@ -70,6 +70,7 @@ def _shape_corr(y, y0, beats, w0, w1, max_after, min_iv, max_iv, ivs, state, wav
     w = np.empty(n_p)
     col = np.empty(n_t)
     tpl = np.empty(n_p)
+    srt = np.empty(_N_INTERVALS)
     for i in range(beats.shape[0]):
         t = beats[i]
         out[i] = np.nan
@@ -82,8 +83,8 @@ def _shape_corr(y, y0, beats, w0, w1, max_after, min_iv, max_iv, ivs, state, wav
         m = int(min(state[1], _N_INTERVALS))
         if m == 0:
             continue
-        srt = np.sort(ivs[:m].copy())
-        T = srt[m // 2] if m % 2 == 1 else 0.5 * (srt[m // 2 - 1] + srt[m // 2])
+        srt[:m] = ivs[:m]
+        T = median_inplace(srt, m)
         a = t + w0 * T
         b = t + min(w1 * T, max_after)
         if a < y0 or b >= y0 + y.shape[0] - 1:
@@ -110,8 +111,7 @@ def _shape_corr(y, y0, beats, w0, w1, max_after, min_iv, max_iv, ivs, state, wav
             for k in range(n_p):
                 for r in range(n_w):
                     col[r] = waves[r, k]
-                s = np.sort(col[:n_w])
-                tpl[k] = s[n_w // 2] if n_w % 2 == 1 else 0.5 * (s[n_w // 2 - 1] + s[n_w // 2])
+                tpl[k] = median_inplace(col, n_w)
                 tm += tpl[k]
             tm /= n_p
             tt = 0.0
