@@ -79,7 +79,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kindpulse.dsp._numba import kernel
+from kindpulse.dsp._numba import kernel, median_inplace
 from kindpulse.errors import InputError
 
 NORMAL, ECTOPIC, MISSED, EXTRA, LONGSHORT = 0, 1, 2, 3, 4
@@ -118,21 +118,11 @@ def _is_beat_artefact(label):  # pragma: no cover - compiled
 
 @kernel
 def _median_at(rr, k, seg_lo, hi, half, scratch):  # pragma: no cover - compiled
-    """Median of rr[max(seg_lo, k-half) .. min(hi, k+half)] (insertion sort in scratch)."""
+    """Median of rr[max(seg_lo, k-half) .. min(hi, k+half)] (sorted in scratch)."""
     a = max(seg_lo, k - half)
-    b = min(hi, k + half)
-    m = 0
-    for i in range(a, b + 1):
-        v = rr[i]
-        j = m
-        while j > 0 and scratch[j - 1] > v:
-            scratch[j] = scratch[j - 1]
-            j -= 1
-        scratch[j] = v
-        m += 1
-    if m % 2 == 1:
-        return scratch[m // 2]
-    return 0.5 * (scratch[m // 2 - 1] + scratch[m // 2])
+    m = min(hi, k + half) - a + 1
+    scratch[:m] = rr[a:a + m]
+    return median_inplace(scratch, m)
 
 
 @kernel

@@ -194,13 +194,12 @@ def block_flags(feats, full_scale, no_finger_frac, min_pulse_steps, min_ref_bloc
     """
     nrec = recent.shape[0]
     for b in range(feats.shape[0]):
-        mn = feats[b, 0]
-        mx = feats[b, 1]
-        mean = feats[b, 2]
-        ymn = feats[b, 3]
-        ymx = feats[b, 4]
-        slope = feats[b, 7]
-        st[_S_ADC] = min(st[_S_ADC], feats[b, 8])
+        mn = feats[b, _F_MIN]
+        mx = feats[b, _F_MAX]
+        ymn = feats[b, _F_YMIN]
+        ymx = feats[b, _F_YMAX]
+        slope = feats[b, _F_SLOPE]
+        st[_S_ADC] = min(st[_S_ADC], feats[b, _F_STEP])
         slope3 = max(slope, max(st[_S_SLOPE1], st[_S_SLOPE2]))
         st[_S_SLOPE2] = st[_S_SLOPE1]
         st[_S_SLOPE1] = slope
@@ -224,21 +223,22 @@ def block_flags(feats, full_scale, no_finger_frac, min_pulse_steps, min_ref_bloc
             recent[slot, 1] = ymx
         st[_S_NRECENT] += 1.0
         f = 0
-        if mx == mn or (full_scale > 0.0 and mean < no_finger_frac * full_scale):
+        if mx == mn or (full_scale > 0.0 and feats[b, _F_MEAN] < no_finger_frac * full_scale):
             f |= NO_SIGNAL
-        if feats[b, 5] > 0.0:
+        if feats[b, _F_SAT] > 0.0:
             f |= SATURATION
-        if feats[b, 6] > 0.0:
+        if feats[b, _F_CLIP] > 0.0:
             f |= CLIPPING
         if f == 0 and math.isfinite(st[_S_ADC]) and ptp_w < min_pulse_steps * st[_S_ADC]:
             f |= NO_SIGNAL  # a few ADC steps: quantisation noise, no pulse
         amp_bad = False
         if st[_S_NREF] >= min_ref_blocks and f == 0:
+            ref_amp = ring_median(ref, st[_S_NREF])
             steep = st[_S_NSREF] >= min_ref_blocks and slope > slope_k * ring_median(sref, st[_S_NSREF])
-            if ptp > motion_k * ring_median(ref, st[_S_NREF]) or steep:
+            if ptp > motion_k * ref_amp or steep:
                 f |= MOTION
                 amp_bad = True
-            elif ptp_w < weak_frac * ring_median(ref, st[_S_NREF]):
+            elif ptp_w < weak_frac * ref_amp:
                 f |= NO_SIGNAL
                 amp_bad = True
         st[_S_NBAD] = st[_S_NBAD] + 1.0 if amp_bad else 0.0
