@@ -79,7 +79,8 @@ def test_clean_pulses_match_and_a_bent_one_does_not(name):
     ok = np.ones(beats.size, dtype=bool)
     c = BeatShape(rec.fs).correlate(y, 0, beats, ok)
     assert np.isnan(c[:5]).all() and np.isfinite(c[5:-2]).all()
-    assert np.nanmin(c) > 0.8  # the heart rate ramps, steps and swings: shapes follow it
+    # the heart rate ramps, steps and swings: shapes follow it, clear of the 0.7 gate
+    assert np.nanmin(c) > 0.75
     # a finger movement of the pulse's size: a 2 Hz sway over 0.6 s around beat 30
     k = 30
     t = np.arange(y.size) / rec.fs - (beats[k] / rec.fs - 0.3)
@@ -87,7 +88,7 @@ def test_clean_pulses_match_and_a_bent_one_does_not(name):
     yb = BandpassFilter(rec.fs).process(-(rec.x - 1500.0 * sway))
     cb = BeatShape(rec.fs).correlate(yb, 0, beats, ok)
     assert cb[k] < 0.3
-    assert np.nanmin(np.delete(cb, [k - 1, k, k + 1])[5:]) > 0.8
+    assert np.nanmin(np.delete(cb, [k - 1, k, k + 1])[5:]) > 0.75
 
 
 @pytest.mark.parametrize("name, until_s", [("motion-swing-400Hz-s147", 40.0), ("motion-steady-400Hz-s138", 150.0),

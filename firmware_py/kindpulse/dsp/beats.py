@@ -28,6 +28,15 @@ sampling usable for RMSSD). A causal peak is biased by the baseline slope on the
 side of the systolic peak (about 10 ms on synthetic finger PPG); the local zero-phase
 pass removes that bias.
 
+The 5 Hz edge of the timing copy rounds the asymmetric systolic peak, and moves it by an
+amount that follows the pulse interval (up to 3.5 ms IBI error on clean 100 Hz PPG whose
+heart rate ramps). At 100 Hz and above, a second copy (0.7-30 Hz, at most 0.4 fs) is timed
+the same way, and its time is reported while a noise gauge (what that copy leaves above its
+upper edge, relative to the pulse; median of the last 16 beats) says the signal is clean:
+under sensor noise the wide band lets the noise move the flat top, and the timing copy is
+better. The mode has hysteresis, and the interval before a beat where it switches mixes two
+timings, so it is marked like a missed beat's (never an NN interval).
+
 Every decision uses only samples up to the current one plus explicit state, so feeding a
 recording in one block or in chunks of any size gives identical beats.
 """
@@ -269,69 +278,134 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
 
 
 @kernel
+def _backward(ys, end, stop, sos, buf, z):  # pragma: no cover - compiled
+    """Run ``sos`` backwards over ys[end] .. ys[stop], started in steady state for the
+    constant input ys[end]; buf[q] is the output at ys index end - q."""
+    n_sec = sos.shape[0]
+    u = ys[end]
+    for s in range(n_sec):
+        y = u * (sos[s, 0] + sos[s, 1] + sos[s, 2]) / (1.0 + sos[s, 4] + sos[s, 5])
+        z[s, 1] = sos[s, 2] * u - sos[s, 5] * y
+        z[s, 0] = sos[s, 1] * u - sos[s, 4] * y + z[s, 1]
+        u = y
+    for q in range(end - stop + 1):
+        v = ys[end - q]
+        for s in range(n_sec):
+            y = sos[s, 0] * v + z[s, 0]
+            z[s, 0] = sos[s, 1] * v - sos[s, 4] * y + z[s, 1]
+            z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
+            v = y
+        buf[q] = v
+
+
+@kernel
+def _vertex(buf, qa, qb, kfit):  # pragma: no cover - compiled
+    """Maximum of buf[qa..qb] below one sample: argmax, then the vertex of a least-squares
+    parabola through the 2 x kfit + 1 samples around it (kfit = 1: the three-point
+    parabola; more points average sensor noise on a flat systolic top). Returns the buf
+    index (float; buf runs backwards in time)."""
+    best = qa
+    for q in range(qa, qb + 1):
+        if buf[q] > buf[best]:
+            best = q
+    d = 0.0
+    k = min(kfit, best - qa, qb - best)
+    if k >= 1:
+        sxy = 0.0
+        sx2 = 0.0
+        for q in range(-k, k + 1):
+            sxy += q * buf[best + q]
+            sx2 += q * q
+        m2 = sx2 / (2 * k + 1)
+        sa = 0.0
+        sa2 = 0.0
+        for q in range(-k, k + 1):
+            w = q * q - m2
+            sa += w * buf[best + q]
+            sa2 += w * w
+        a2 = sa / sa2
+        if a2 < 0.0:
+            d = -(sxy / sx2) / (2.0 * a2)
+            d = min(0.5 * k, max(-0.5 * k, d))
+    return best + d
+
+
+@kernel
+def _timing_end(bad, j, span, guard, n):  # pragma: no cover - compiled
+    """Last sample of a backward pass for a peak at local index j: j + span, or the sample
+    before the first bad one after j + guard, or the end of the buffer."""
+    end = min(j + span, n - 1)  # shorter at the end of a recording
+    for q in range(j + guard, end + 1):
+        if bad[q]:
+            return q - 1
+    return end
+
+
+@kernel
 def _refine(ys, bad, base, cand, sos, span, search_lo, search_hi, kfit, out_t):  # pragma: no cover - compiled
     """Zero-phase peak time of each candidate: backward pass of ``sos`` over the causal
     output ``ys`` from cand + span (or the sample before the next bad one) down to
-    cand - search_lo, then argmax in [cand - search_lo, cand + search_hi] and the vertex
-    of a least-squares parabola through the 2 x kfit + 1 samples around it (kfit = 1: the
-    three-point parabola; more points average sensor noise on a flat systolic top).
+    cand - search_lo, then the least-squares vertex (:func:`_vertex`) of the maximum in
+    [cand - search_lo, cand + search_hi].
 
     ``ys[q]`` is global sample base + q. Times are written in samples (global)."""
-    n_sec = sos.shape[0]
     buf = np.empty(span + search_lo + 1)
-    z = np.empty((n_sec, 2))
+    z = np.empty((sos.shape[0], 2))
     for c in range(cand.shape[0]):
         j = int(cand[c]) - base
-        end = min(j + span, ys.shape[0] - 1)  # shorter at the end of a recording
-        for q in range(j + search_hi + 2, end + 1):
-            if bad[q]:
-                end = q - 1
-                break
-        x0 = ys[end]
-        # steady state for a constant input x0 (the reversed signal starts there)
-        u = x0
-        for s in range(n_sec):
-            y = u * (sos[s, 0] + sos[s, 1] + sos[s, 2]) / (1.0 + sos[s, 4] + sos[s, 5])
-            z[s, 1] = sos[s, 2] * u - sos[s, 5] * y
-            z[s, 0] = sos[s, 1] * u - sos[s, 4] * y + z[s, 1]
-            u = y
-        m = end - j + search_lo + 1
-        for q in range(m):  # buf[q] is the backward output at local index end - q
-            v = ys[end - q]
-            for s in range(n_sec):
-                y = sos[s, 0] * v + z[s, 0]
-                z[s, 0] = sos[s, 1] * v - sos[s, 4] * y + z[s, 1]
-                z[s, 1] = sos[s, 2] * v - sos[s, 5] * y
-                v = y
-            buf[q] = v
+        end = _timing_end(bad, j, span, search_hi + 2, ys.shape[0])
+        _backward(ys, end, j - search_lo, sos, buf, z)
         qa = end - j - search_hi  # buf index of cand + search_hi
         qb = end - j + search_lo - 1  # keep one neighbour on each side
-        best = qa
-        for q in range(qa, qb + 1):
-            if buf[q] > buf[best]:
-                best = q
-        d = 0.0
-        k = min(kfit, best - qa, qb - best)
-        if k >= 1:
-            # x = +1 is the earlier sample (buf runs backwards in time)
-            sxy = 0.0
-            sx2 = 0.0
-            for q in range(-k, k + 1):
-                sxy += q * buf[best + q]
-                sx2 += q * q
-            m2 = sx2 / (2 * k + 1)
-            sa = 0.0
-            sa2 = 0.0
-            for q in range(-k, k + 1):
-                w = q * q - m2
-                sa += w * buf[best + q]
-                sa2 += w * w
-            a2 = sa / sa2
-            b1 = sxy / sx2
-            if a2 < 0.0:
-                d = b1 / (2.0 * a2)  # minus the vertex: buf index +1 is one sample earlier
-                d = min(0.5 * k, max(-0.5 * k, d))
-        out_t[c] = base + end - best + d
+        out_t[c] = base + end - _vertex(buf, qa, qb, kfit)
+
+
+@kernel
+def _refine_fine(yf, xr, bad, base, cand, sos, span, search_lo, search_hi, kfit, out_t, out_g):  # pragma: no cover - compiled
+    """Peak time on the wide-band timing copy ``yf`` (as :func:`_refine`), and the noise
+    gauge of the beat.
+
+    The gauge is median |second difference of (raw - zero-phase wide band)| over the
+    backward window, divided by the window's range of the wide band: what the wide band
+    lets through above its upper edge, relative to the pulse. ``xr`` is the raw signal
+    aligned with ``yf``; times in samples (global)."""
+    buf = np.empty(span + search_lo + 1)
+    r = np.empty(span + search_lo + 1)
+    d2 = np.empty(span + search_lo + 1)
+    z = np.empty((sos.shape[0], 2))
+    for c in range(cand.shape[0]):
+        j = int(cand[c]) - base
+        end = _timing_end(bad, j, span, search_hi + 2, yf.shape[0])
+        _backward(yf, end, j - search_lo, sos, buf, z)
+        m = end - j + search_lo + 1
+        out_t[c] = base + end - _vertex(buf, end - j - search_hi, m - 2, kfit)
+        lo = buf[0]
+        hi = buf[0]
+        for q in range(m):
+            r[q] = xr[end - q] - buf[q]
+            lo = min(lo, buf[q])
+            hi = max(hi, buf[q])
+        for q in range(1, m - 1):
+            d2[q - 1] = abs(r[q - 1] - 2.0 * r[q] + r[q + 1])
+        out_g[c] = np.median(d2[: m - 2]) / (hi - lo) if m > 2 and hi > lo else np.inf
+
+
+@kernel
+def _timing_mode(g, ring, n_seen, fine, thr_in, thr_out, t_fine, t, switched):  # pragma: no cover - compiled
+    """Per beat: push its noise gauge ``g`` into ``ring``; the wide-band timing is on while
+    the ring's median is below ``thr_in``, and off again above ``thr_out`` (hysteresis).
+    Writes ``t_fine`` into ``t`` where on, and marks in ``switched`` the beats where the
+    mode changed (not the very first beat: it has no interval). Returns (n_seen, fine)."""
+    for k in range(g.shape[0]):
+        ring[n_seen % ring.shape[0]] = g[k]
+        n_seen += 1
+        level = ring_median(ring, n_seen)
+        on = level <= thr_out if fine else level < thr_in
+        switched[k] = on != fine and n_seen > 1
+        fine = on
+        if on:
+            t[k] = t_fine[k]
+    return n_seen, fine
 
 
 @dataclass(frozen=True)
@@ -384,6 +458,18 @@ class DetectorParams:
     missed_frac : float
         An interval longer than this many expected intervals, with a maximum rising at least
         0.3 x the window's beat amplitude passed over inside it, follows a missed beat.
+    fine_low_hz, fine_high_hz, fine_min_fs : float
+        Band of the wide-band timing copy used on clean signal (upper edge at most 0.4 fs;
+        none below ``fine_min_fs``): the 5 Hz edge of the timing band rounds the systolic
+        peak asymmetrically, and the rounding follows the pulse interval.
+    fine_noise_in, fine_noise_out : float
+        Noise gauge (see :func:`_refine_fine`; median of the last ``fine_ring`` beats) below
+        which the wide-band time is reported, and above which the timing copy's again. The
+        wide band is the better timing only on nearly noise-free signal: on synthetic PPG
+        at 100 Hz it loses to the timing copy from white noise of about 0.06 % of the pulse
+        on (gauge 0.0009); 1 % gives a gauge of about 0.015.
+    fine_ring : int
+        Beats in the gauge median.
     """
 
     thr_frac: float = 0.35
@@ -407,6 +493,12 @@ class DetectorParams:
     early_rise_frac: float = 0.8
     missed_frac: float = 1.5
     strong_refractory_frac: float = 0.5
+    fine_low_hz: float = 0.7
+    fine_high_hz: float = 30.0
+    fine_min_fs: float = 100.0
+    fine_noise_in: float = 0.0006
+    fine_noise_out: float = 0.0012
+    fine_ring: int = 16
 
 
 class BeatDetector:
@@ -431,6 +523,13 @@ class BeatDetector:
         self.fs = float(fs)
         self.p = params or DetectorParams()
         self.timing = BandpassFilter(self.fs, self.p.timing_low_hz, self.p.timing_high_hz, 2)
+        self.fine = None
+        if self.fs >= self.p.fine_min_fs:
+            hi = min(self.p.fine_high_hz, 0.4 * self.fs)
+            self.fine = BandpassFilter(self.fs, self.p.fine_low_hz, hi, 2)
+        self.gring = np.full(max(1, self.p.fine_ring), np.inf)  # noise gauges of the last beats
+        self.n_gauge = 0
+        self.fine_mode = False  # kept across reset: the finger and its noise stay
         self.span = max(4, int(round(self.p.refine_span_s * self.fs)))
         self.search_lo = max(2, int(round(0.15 * self.fs)))
         self.search_hi = max(2, int(round(0.1 * self.fs)))
@@ -452,6 +551,8 @@ class BeatDetector:
         self._ybp = np.zeros(0)
         self._bp_base = 0
         self._ys = np.zeros(0)
+        self._yf = np.zeros(0)
+        self._xr = np.zeros(0)
         self._ysbad = np.zeros(0, dtype=np.bool_)
         self._ys_base = 0
         self._pend_idx = np.zeros(0)
@@ -485,9 +586,13 @@ class BeatDetector:
         self.sring[:] = 0.0
         st[_SEC_V] = -np.inf
         self.timing.reset()
+        if self.fine is not None:
+            self.fine.reset()
         self._ybp = np.zeros(0)
         self._bp_base = self.n_seen
         self._ys = np.zeros(0)
+        self._yf = np.zeros(0)
+        self._xr = np.zeros(0)
         self._ysbad = np.zeros(0, dtype=np.bool_)
         self._ys_base = self.n_seen
         self._pend_idx = np.zeros(0)
@@ -548,6 +653,7 @@ class BeatDetector:
             (its interval must not become an NN interval).
         """
         ybp = np.ascontiguousarray(ybp, dtype=np.float64).ravel()
+        x = np.ascontiguousarray(x, dtype=np.float64).ravel()
         ys_new = self.timing.process(x)
         p = self.p
         start = self._ybp.size
@@ -574,6 +680,9 @@ class BeatDetector:
         self._pend_miss = np.concatenate([self._pend_miss, out_m[:n]])
         ys = np.concatenate([self._ys, ys_new])
         ysbad = np.concatenate([self._ysbad, mask[start:]])
+        if self.fine is not None:
+            self._yf = np.concatenate([self._yf, self.fine.process(x)])
+            self._xr = np.concatenate([self._xr, x])
         ready = (self._pend_idx + self.span) < self.n_seen
         # candidates too close to the start of the timing buffer cannot be refined
         ok = (self._pend_idx - self.search_lo - 1) >= self._ys_base
@@ -582,6 +691,9 @@ class BeatDetector:
         self._ys_base = self.n_seen - keep
         self._ys = ys[ys.size - keep:].copy()
         self._ysbad = ysbad[ysbad.size - keep:].copy()
+        if self.fine is not None:
+            self._yf = self._yf[self._yf.size - keep:].copy()
+            self._xr = self._xr[self._xr.size - keep:].copy()
         return out
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -607,9 +719,12 @@ class BeatDetector:
         go = ready & ok
         idx = np.ascontiguousarray(self._pend_idx[go])
         t = np.empty(idx.size)
+        switched = np.zeros(idx.size, dtype=bool)
         if idx.size:
             _refine(ys, ysbad, self._ys_base, idx, self.timing.sos, self.span, self.search_lo,
                     self.search_hi, self.kfit, t)
+            if self.fine is not None:
+                switched = self._fine_times(ysbad, idx, t)
         # a beat that cannot be timed is dropped: the next one's interval spans it
         miss = self._pend_miss.copy()
         dropped = ready & ~ok
@@ -621,9 +736,23 @@ class BeatDetector:
         if rd.size:
             self._dropped_last = bool(dropped[rd[-1]])
         a = self._pend_amp[go]
-        m = miss[go]
+        m = miss[go] | switched
         pending = ~ready
         self._pend_idx = self._pend_idx[pending]
         self._pend_amp = self._pend_amp[pending]
         self._pend_miss = miss[pending]
         return t, a, m
+
+    def _fine_times(self, ysbad: np.ndarray, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Replace the coarse times ``t`` (in place) by the wide-band ones while the noise
+        gauge says the signal is clean. Returns which beats switched timing: the interval
+        before such a beat mixes two timings and must not become an NN interval."""
+        tf = np.empty(t.size)
+        g = np.empty(t.size)
+        _refine_fine(self._yf, self._xr, ysbad, self._ys_base, idx, self.fine.sos, self.span,
+                     self.search_lo, self.search_hi, self.kfit, tf, g)
+        switched = np.zeros(t.size, dtype=np.bool_)
+        n, on = _timing_mode(g, self.gring, self.n_gauge, self.fine_mode, self.p.fine_noise_in,
+                             self.p.fine_noise_out, tf, t, switched)
+        self.n_gauge, self.fine_mode = int(n), bool(on)
+        return switched
