@@ -55,8 +55,8 @@ __all__ = ["BeatDetector", "DetectorParams"]
 
 # layout of the float64 state vector passed to the detection kernel
 (_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI, _PRIOR,
- _GOOD, _AWIN, _SEC_T, _SEC_V, _NSEC, _MID, _CAND_MID) = range(18)
-_NSTATE = 18
+ _GOOD, _AWIN, _SEC_T, _SEC_V, _NSEC, _MID, _CAND_MID, _MID_T, _CAND_MID_T) = range(20)
+_NSTATE = 20
 _NRING = 5
 _SD_RANGE = 2.8  # beat amplitude / SD of a window of finger PPG (2.83 for a sine)
 
@@ -128,14 +128,31 @@ def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr,
 @kernel
 def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
              n_out):  # pragma: no cover - compiled
-    """Make the pending candidate a beat: write it out, update the running rise and interval."""
+    """Make the pending candidate a beat: write it out, update the running rise and interval.
+
+    A missed beat (the interval spans about two of the signal's own intervals and a maximum
+    rising like a pulse was passed over inside it) is written out too, at that maximum,
+    before the candidate: the pulse is there (a premature beat on the previous one's
+    diastolic wave, a beat the expected interval held back). Neither interval around it
+    may become an NN interval, so both beats are marked missed. Only for a maximum rising
+    at least 0.5 x the window's beat amplitude, at least 0.4 interval from either beat (not
+    a bump on an upstroke), and not after a short interval: there the long one is the
+    compensatory pause of a premature beat, and what lies inside it is that beat's own
+    diastolic wave."""
+    miss = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
+            and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
+            and st[_CAND_MID] >= 0.3 * st[_AWIN])
+    gap = 0.4 * st[_PRIOR]
+    before = iring[(int(st[_NIBI]) - 1) % iring.shape[0]] if st[_NIBI] >= 1.0 else 0.0
+    if (miss and before >= 0.85 * st[_PRIOR] and st[_CAND_MID] >= 0.5 * st[_AWIN]
+            and st[_CAND_MID_T] - st[_LAST] >= gap and st[_CAND] - st[_CAND_MID_T] >= gap):
+        out_idx[n_out] = st[_CAND_MID_T]
+        out_amp[n_out] = st[_CAND_MID]
+        out_miss[n_out] = True
+        n_out += 1
     out_idx[n_out] = st[_CAND]
     out_amp[n_out] = st[_CAND_RISE]
-    # a missed beat: the interval spans about two of the signal's own intervals and a
-    # maximum rising like a pulse was passed over inside it
-    out_miss[n_out] = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
-                       and st[_CAND] - st[_LAST] > miss_frac * st[_PRIOR]
-                       and st[_CAND_MID] >= 0.3 * st[_AWIN])
+    out_miss[n_out] = miss
     if st[_LAST] >= 0.0:
         dt = st[_CAND] - st[_LAST]
         if dt < 2.5 * fs:  # running interval: median of the last five
@@ -154,8 +171,9 @@ def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
 @kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
             repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise,
-            sring, miss_frac, strong_frac, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
-    """Run the detector over ybp[start:] (ybp[:start] is history already processed).
+            sring, miss_frac, strong_frac, final, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
+    """Run the detector over ybp[start:] (ybp[:start] is history already processed);
+    ``final``: the signal ends there, so the pending candidate becomes a beat.
 
     The global sample index of local sample i is base + i. Writes the global index of
     each accepted beat's band-pass maximum to out_idx, its rise to out_amp and to
@@ -256,6 +274,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                     st[_SEC_V] = -np.inf
                     if st[_CAND] < 0.0:
                         st[_CAND_MID] = st[_MID]
+                        st[_CAND_MID_T] = st[_MID_T]
                     st[_MID] = 0.0
                     st[_CAND] = j
                     st[_CAND_VAL] = y1
@@ -274,6 +293,9 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                         mid = left if st[_CAND] >= 0.0 else rise
                         if mid > st[_MID]:
                             st[_MID] = mid
+                            st[_MID_T] = j
+    if final and st[_CAND] >= 0.0:
+        n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
     return n_out
 
 
@@ -661,23 +683,11 @@ class BeatDetector:
         mask = np.zeros(bp.size, dtype=np.bool_)
         if bad is not None:
             mask[start:] = np.asarray(bad, dtype=np.bool_).ravel()
-        cap = ybp.size // 2 + 2
-        out_i = np.empty(cap)
-        out_a = np.empty(cap)
-        out_m = np.zeros(cap, dtype=np.bool_)
-        n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
-                    p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
-                    self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
-                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]),
-                    p.early_phase, p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac,
-                    out_i, out_a, out_m)
+        self._run_detect(bp, mask, start)
         self.n_seen += ybp.size
         keep = min(bp.size, max(4, self.acf_w))
         self._ybp = bp[bp.size - keep:].copy()
         self._bp_base = self.n_seen - keep
-        self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
-        self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
-        self._pend_miss = np.concatenate([self._pend_miss, out_m[:n]])
         ys = np.concatenate([self._ys, ys_new])
         ysbad = np.concatenate([self._ysbad, mask[start:]])
         if self.fine is not None:
@@ -700,20 +710,31 @@ class BeatDetector:
         """End of the signal: confirm the pending candidate and return every pending beat
         (as :meth:`process`), timed on the samples there are (a shorter backward pass).
         Then :meth:`reset`."""
-        st = self.state
-        if st[_CAND] >= 0.0:
-            miss = (st[_LAST] >= 0.0 and st[_PRIOR] > 0.0
-                    and st[_CAND] - st[_LAST] > self.p.missed_frac * st[_PRIOR]
-                    and st[_CAND_MID] >= 0.3 * st[_AWIN])
-            self._pend_idx = np.concatenate([self._pend_idx, [st[_CAND]]])
-            self._pend_amp = np.concatenate([self._pend_amp, [st[_CAND_RISE]]])
-            self._pend_miss = np.concatenate([self._pend_miss, [bool(miss)]])
+        if self.state[_CAND] >= 0.0:
+            self._run_detect(self._ybp, np.zeros(self._ybp.size, dtype=np.bool_), self._ybp.size, final=True)
         # a peak needs its search window and one sample after it to be timed
         ok = ((self._pend_idx - self.search_lo - 1) >= self._ys_base) & \
              (self._pend_idx + self.search_hi + 2 <= self.n_seen - 1)
         out = self._release(self._ys, self._ysbad, np.ones(self._pend_idx.size, dtype=bool), ok)
         self.reset()
         return out
+
+    def _run_detect(self, bp: np.ndarray, mask: np.ndarray, start: int, final: bool = False) -> None:
+        """The detection kernel over bp[start:]; its beats join the pending ones."""
+        p = self.p
+        cap = (bp.size - start) // 2 + 4  # a beat, and a missed one before it, per refractory period
+        out_i = np.empty(cap)
+        out_a = np.empty(cap)
+        out_m = np.zeros(cap, dtype=np.bool_)
+        n = _detect(bp, mask, start, self._bp_base, self.state, self.ring, self.iring, self.fs, p.thr_frac,
+                    p.refractory_s, p.refractory_frac, p.lookahead_s, p.lookahead_frac, p.replace_frac,
+                    self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
+                    np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]),
+                    p.early_phase, p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac,
+                    final, out_i, out_a, out_m)
+        self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
+        self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
+        self._pend_miss = np.concatenate([self._pend_miss, out_m[:n]])
 
     def _release(self, ys, ysbad, ready, ok):
         go = ready & ok
