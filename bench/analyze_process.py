@@ -13,7 +13,9 @@ find the beats, compute HRV, print the result as JSON.
   and non-linear indices), printed as JSON.
 
 Every process runs once to warm the numba cache and the .pyc files (the CSV is read first, so
-the disk cache is warm), then ``--repeats`` times (NeuroKit2 with one repeat: no warm-up); the figures are the median wall time and the median CPU time (user + system, which a
+the disk cache is warm), then ``--repeats`` times (NeuroKit2 with one repeat: no warm-up), in
+rounds that run each tool once, so a drift of the machine's speed falls on all of them alike;
+the figures are the median wall time and the median CPU time (user + system, which a
 busy machine disturbs less than the wall time). A breakdown of kindpulse's own process (start-up,
 imports, reading, analysis, output) is measured in one more process.
 
@@ -127,10 +129,18 @@ def main() -> None:
         if not opts.skip_neurokit:
             tools["NeuroKit2"] = ([py, "-c", NEUROKIT, str(csv)], opts.neurokit_repeats)
         medians, cpu = {}, {}
-        for name, (argv, repeats) in tools.items():
+        for argv, repeats in tools.values():
             if repeats > 1:  # warm: numba cache, .pyc files (the CSV is in the disk cache already)
                 timed(argv, env)
-            runs = [timed(argv, env) for _ in range(repeats)]
+        # round by round, every tool once per round: a drift of the machine's speed (a shared
+        # VM) falls on all of them alike instead of on whichever ran last
+        timings: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
+        for r in range(max(repeats for _, repeats in tools.values())):
+            for name, (argv, repeats) in tools.items():
+                if r < repeats:
+                    timings[name].append(timed(argv, env))
+        for name, (_, repeats) in tools.items():
+            runs = timings[name]
             medians[name] = statistics.median(w for w, _ in runs)
             cpu[name] = statistics.median(c for _, c in runs)
             print(f"  {name:<10} wall median {medians[name]:7.3f} s (min {min(w for w, _ in runs):.3f}), "

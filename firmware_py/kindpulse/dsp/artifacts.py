@@ -100,15 +100,23 @@ PRIOR_S = 10.0  # ... when it starts at most this long after the last of them
 
 @kernel
 def _sorted_quartile_dev(buf, cnt):  # pragma: no cover - compiled
-    """(Q3 - Q1) / 2 of buf[:cnt] with linear interpolation (pandas rolling quantile)."""
-    a = np.sort(buf[:cnt])
-    q = np.empty(2)
+    """(Q3 - Q1) / 2 of buf[:cnt] with linear interpolation (pandas rolling quantile).
+
+    Sorts buf[:cnt] in place (a scratch window, rebuilt for every interval)."""
+    a = buf[:cnt]
+    a.sort()
+    q1 = 0.0
+    q3 = 0.0
     for qi in range(2):
         pos = (0.25 + 0.5 * qi) * (cnt - 1)
         lo = int(math.floor(pos))
         hi = min(lo + 1, cnt - 1)
-        q[qi] = a[lo] + (a[hi] - a[lo]) * (pos - lo)
-    return 0.5 * (q[1] - q[0])
+        v = a[lo] + (a[hi] - a[lo]) * (pos - lo)
+        if qi == 0:
+            q1 = v
+        else:
+            q3 = v
+    return 0.5 * (q3 - q1)
 
 
 @kernel
@@ -140,6 +148,9 @@ def _classify(  # pragma: no cover - compiled
     medk = np.empty(window + 1)
     scratch = np.empty(2 * half + 2)
     dn = np.zeros(7)  # dRR' at n-3 .. n+3 (index 3 = n)
+    # the 11-beat median at k does not depend on n once its window is whole (k + half <= hi):
+    # computed once, not once for every interval whose threshold window holds k
+    med_whole = np.full(rr.shape[0], np.nan)
     for n in range(n0, n1):
         hi = min(n + lookahead, hi_end)
         a = max(seg_lo + 1, hi - window + 1)
@@ -190,7 +201,12 @@ def _classify(  # pragma: no cover - compiled
         # larger normal swings after the heart rate fell
         a2 = max(seg_lo, hi - window + 1)
         for k in range(a2, hi + 1):
-            medk[k - a2] = _median_at(rr, k, seg_lo, hi, half, scratch)
+            if k + half <= hi:
+                if np.isnan(med_whole[k]):
+                    med_whole[k] = _median_at(rr, k, seg_lo, hi, half, scratch)
+                medk[k - a2] = med_whole[k]
+            else:
+                medk[k - a2] = _median_at(rr, k, seg_lo, hi, half, scratch)
         med_n = medk[n - a2]
         # threshold 1: QD of |dRR| over the window ending at hi
         # dRR touching an interval already labelled ectopic, missed or extra stay out of the
