@@ -6,7 +6,8 @@ steady / ramping / stepping / swinging heart rate (45-150 bpm), ectopic beats,
 respiration 6-20 /min, sensor noise, motion bursts and baseline steps, at 25, 50, 100 and
 400 Hz. Each member is scored against its known beat times (tests/family.py: score).
 The held-out members (seeds 9000+) were not looked at while tuning; ``--held-out`` scores
-only them, ``--tuning`` only the others.
+only them, ``--tuning`` only the others. ``--fresh N`` scores N further members drawn the
+same way from ``--fresh-seed`` on (a blind check of a change: pick a range no one has scored).
 
     PYTHONPATH=firmware_py:. NUMBA_CACHE_DIR=.numba_cache .venv/bin/python bench/family.py [--duration S]
 """
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kindpulse.dsp.pipeline import analyze_ppg  # noqa: E402
-from tests.family import FULL, family, generate, score  # noqa: E402
+from tests.family import FULL, family, fresh, generate, score  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -75,10 +76,14 @@ def main() -> None:
     ap.add_argument("--ecg-duration", type=float, default=1500.0,
                     help="seconds of the real-ECG members (default 1500, the whole 25-min recording)")
     ap.add_argument("--lo", type=float, default=0.0, help="score beats from this time (s); default 0")
+    ap.add_argument("--fresh", type=int, default=0, metavar="N",
+                    help="score N members drawn like the held-out set from --fresh-seed on instead")
+    ap.add_argument("--fresh-seed", type=int, default=9100, help="first seed of --fresh (default 9100)")
     a = ap.parse_args()
     tools = [t for t in a.tools.split(",") if t]
     held = True if a.held_out else (False if a.tuning else None)
-    members = [m for m in family(a.duration, held, ecg_s=a.ecg_duration) if a.match in m.name]
+    pool = fresh(a.fresh, a.duration, a.fresh_seed) if a.fresh else family(a.duration, held, ecg_s=a.ecg_duration)
+    members = [m for m in pool if a.match in m.name]
     print(f"{len(members)} members, {a.duration:g} s each; F1 (0.15 s), IBI MAE (ms), RMSSD of reported NN "
           "vs true NN (kindpulse; (out): without reported NN touching a disturbed span), doubled NN, "
           "first beat (s), missed/extra beats")

@@ -327,6 +327,19 @@ def family(duration_s: float = 180.0, held_out: bool | None = None,
     return [m for m in out if m.held_out == held_out]
 
 
+def fresh(n: int, duration_s: float = 180.0, first_seed: int = 9100) -> list[Member]:
+    """``n`` more members drawn like the held-out set from seeds ``first_seed`` on: a blind
+    check for a change tuned on the family (seeds 9100-9195 were first scored in issue 8's
+    last session; take a new range for the next blind check)."""
+    out = []
+    for k in range(n):
+        seed = first_seed + k
+        fs, hr, cond = RATES[k % 4], TRAJ[(k // 4) % 4], ("clean", "noise", "motion")[k % 3]
+        out.append(_draw(np.random.default_rng(seed), f"fresh-{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr,
+                         cond, duration_s, True))
+    return out
+
+
 # -- scoring --------------------------------------------------------------------------------
 def true_nn_rmssd(bt: np.ndarray, ect: np.ndarray, spans, lo: float, hi: float) -> float:
     """RMSSD (ms) of the true NN intervals inside [lo, hi): no ectopic beat at either end,

@@ -207,12 +207,8 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
                 taint = lab[j] in (1, 3)
                 run = 1 if lab[j] == 1 else 0
             elif lab[j] == 3:
-                drop = True
+                drop = True  # the extra beat; no NN from the merged interval
                 if j + 1 < len(rr):
-                    merged = (seg[j + 2] - seg[j]) * 1000
-                    if not taint and lab[j + 1] in (0, 4) and min_ibi <= merged <= max_ibi:
-                        nn_t.append(seg[j + 2])
-                        nn.append(merged)
                     skip = True
                 taint = False
                 run = 0

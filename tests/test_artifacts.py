@@ -213,6 +213,31 @@ def test_injected_artifacts_are_caught_and_never_in_nn(source):
     assert lost <= max(2, 0.01 * len(expected))
 
 
+def test_premature_beat_and_a_false_one_in_its_pause_never_make_nn():
+    # a premature beat at 0.6 of an interval and a false detection 0.5 interval after it: the
+    # first short interval looks like an extra beat, and merging it would drop the premature (true) beat
+    # and report an interval that spans it (seen on a fresh member of the synthetic family)
+    beats = synth_beats(400, 11)
+    events = []
+    for k in range(40, 380, 37):
+        # the premature beat replaces beat k + 1 at 0.6 of the interval; beat k + 2 keeps
+        # its time (the compensatory pause)
+        a, b = beats[k], beats[k + 1]
+        beats[k + 1] = a + 0.6 * (b - a)
+        events.append(beats[k + 1])
+        beats = np.append(beats, beats[k + 1] + 0.5 * (b - a))
+        beats.sort()
+    assert np.count_nonzero(classify_intervals(np.diff(beats) * 1000.0) == EXTRA) >= 5
+    out = correct_beats(beats)
+    idx = {round(b, 9): i for i, b in enumerate(beats)}
+    for t_end, nn in zip(out.nn_t_s, out.nn_ms, strict=True):
+        i0, i1 = idx[round(t_end - nn / 1000.0, 9)], idx[round(t_end, 9)]
+        assert i1 - i0 == 1, "an NN interval spans a beat"
+    for e in events:  # and none starts or ends on the premature beat
+        assert not np.any(np.isclose(out.nn_t_s, e) | np.isclose(out.nn_t_s - out.nn_ms / 1000.0, e))
+    assert out.nn_ms.size > 0.8 * (beats.size - 1 - 4 * len(events))  # the rest is still NN
+
+
 def test_classification_sensitivity_and_specificity():
     true = synth_beats(3000, 11)
     beats, missed, extra, ectopic = inject(true, 99, 90)

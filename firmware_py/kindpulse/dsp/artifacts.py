@@ -54,9 +54,11 @@ the batch form:
 
 Correction (what becomes NN)
 ----------------------------
-* EXTRA at n: beat n+1 is dropped from the kept beats; intervals n and n+1 are
-  merged into one NN if interval n+1 is NORMAL or LONGSHORT (the remainder of
-  the split), nothing before it taints it and the merged length is in bounds.
+* EXTRA at n: beat n+1 is dropped from the kept beats; neither interval n nor n+1
+  is NN, nor their sum: which of the two beats is the extra one is a guess, and on
+  PPG a premature beat with a false detection in its pause gets the same labels
+  (the merged interval then spans the premature beat: a doubled NN interval on
+  fresh members of the synthetic family, fresh-clean-swing-25Hz-s9112).
 * MISSED at n: interval n is not NN (no beat is invented).
 * ECTOPIC at n: beat n+1 is ectopic, so intervals n and n+1 are not NN. NeuroKit
   labels both intervals around a premature beat; a run of two ECTOPIC labels is
@@ -289,7 +291,7 @@ def _decide(  # pragma: no cover - compiled
 
     state = [skip, taint, ect_run]; interval j is beats[j] -> beats[j+1]; n_int is the number
     of intervals in the buffer (the merge partner j+1 exists if j + 1 < n_int). No NN
-    interval starts or ends on a ``suspect`` beat (a merge may drop one).
+    interval starts or ends on a ``suspect`` beat.
     Writes kept beats (each interval's end beat unless dropped) and NN intervals.
     """
     skip = state[0] != 0
@@ -305,15 +307,11 @@ def _decide(  # pragma: no cover - compiled
             taint = lab == 1 or lab == 3
             ect_run = 1 if lab == 1 else 0
         elif lab == 3:
+            # the extra beat is dropped; the merged interval is not NN: the beat taken for
+            # the extra one may be the true one (a premature beat followed by a false
+            # detection in its pause), and then the merged interval spans a beat
             drop = True
             if j + 1 < n_int:
-                lab1 = labels[j + 1]
-                merged = (beats[j + 2] - beats[j]) * 1000.0
-                ok = (not taint) and (not suspect[j]) and (not suspect[j + 2])
-                if ok and (lab1 == 0 or lab1 == 4) and merged >= min_ibi and merged <= max_ibi:
-                    out_t[nn] = beats[j + 2]
-                    out_nn[nn] = merged
-                    nn += 1
                 skip = True
             taint = False
             ect_run = 0
