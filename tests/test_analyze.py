@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +165,22 @@ def test_empty_data(capsys, tmp_path):
 
 def test_file_and_ibi_are_exclusive(capsys, tmp_path):
     _bad(capsys, ["analyze"], "either")
+
+
+def test_as_a_whole_process_output_and_exit_codes(tmp_path, ppg):
+    # the process entry ends without the interpreter's teardown (cli._exit_now): the JSON must
+    # still be complete, the exit code kept, an error still one line on stderr
+    x, _ = ppg
+    f = tmp_path / "rec.csv"
+    np.savetxt(f, np.column_stack([np.arange(x.size) / FS, x]), delimiter=",", header="time,ppg",
+               comments="", fmt="%.6f")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "firmware_py")}
+    ok = subprocess.run([sys.executable, "-m", "kindpulse", "analyze", str(f), "--format", "json"],
+                        capture_output=True, text=True, env=env, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    res = json.loads(ok.stdout)  # complete: parses to the end
+    assert res["fs"] == pytest.approx(FS) and len(res["beats_s"]) > 80
+    bad = subprocess.run([sys.executable, "-m", "kindpulse", "analyze", str(tmp_path / "none.csv")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and "not found" in bad.stderr
