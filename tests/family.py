@@ -307,13 +307,7 @@ def family(duration_s: float = 180.0, held_out: bool | None = None,
         seed = 100 + k
         out.append(_draw(np.random.default_rng(seed), f"{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr, cond,
                          duration_s, False))
-    for k in range(24):
-        seed = 9000 + k
-        rng = np.random.default_rng(seed)
-        fs = RATES[k % 4]
-        hr = TRAJ[(k // 4) % 4]
-        cond = ("clean", "noise", "motion")[k % 3]
-        out.append(_draw(rng, f"held-{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr, cond, duration_s, True))
+    out += _drawn_out_of_tuning(24, 9000, "held", duration_s)
     # real beat times (systole's ECG): the issue's shape, a diastolic wave half the systolic
     # height 0.25 s after it, and two others
     for k, (fs, dia, delay, notch) in enumerate([(100.0, 0.5, 0.25, 0.5), (50.0, 0.5, 0.25, 0.3),
@@ -327,17 +321,23 @@ def family(duration_s: float = 180.0, held_out: bool | None = None,
     return [m for m in out if m.held_out == held_out]
 
 
-def fresh(n: int, duration_s: float = 180.0, first_seed: int = 9100) -> list[Member]:
-    """``n`` more members drawn like the held-out set from seeds ``first_seed`` on: a blind
-    check for a change tuned on the family (seeds 9100-9195 were first scored in issue 8's
-    last session; take a new range for the next blind check)."""
+def _drawn_out_of_tuning(n: int, first_seed: int, prefix: str, duration_s: float) -> list[Member]:
+    """``n`` members cycling through rates, trajectories and conditions, each drawn from its
+    own seed (first_seed, first_seed + 1, ...): the held-out set and the fresh ones."""
     out = []
     for k in range(n):
         seed = first_seed + k
         fs, hr, cond = RATES[k % 4], TRAJ[(k // 4) % 4], ("clean", "noise", "motion")[k % 3]
-        out.append(_draw(np.random.default_rng(seed), f"fresh-{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr,
+        out.append(_draw(np.random.default_rng(seed), f"{prefix}-{cond}-{hr}-{fs:g}Hz-s{seed}", fs, seed, hr,
                          cond, duration_s, True))
     return out
+
+
+def fresh(n: int, duration_s: float = 180.0, first_seed: int = 9100) -> list[Member]:
+    """``n`` more members drawn like the held-out set from seeds ``first_seed`` on: a blind
+    check for a change tuned on the family (seeds 9100-9195 were first scored in issue 8's
+    last session; take a new range for the next blind check)."""
+    return _drawn_out_of_tuning(n, first_seed, "fresh", duration_s)
 
 
 # -- scoring --------------------------------------------------------------------------------

@@ -107,18 +107,16 @@ def _sorted_quartile_dev(buf, cnt):  # pragma: no cover - compiled
     Sorts buf[:cnt] in place (a scratch window, rebuilt for every interval)."""
     a = buf[:cnt]
     a.sort()
-    q1 = 0.0
-    q3 = 0.0
-    for qi in range(2):
-        pos = (0.25 + 0.5 * qi) * (cnt - 1)
-        lo = int(math.floor(pos))
-        hi = min(lo + 1, cnt - 1)
-        v = a[lo] + (a[hi] - a[lo]) * (pos - lo)
-        if qi == 0:
-            q1 = v
-        else:
-            q3 = v
-    return 0.5 * (q3 - q1)
+    return 0.5 * (_sorted_quantile(a, 0.75) - _sorted_quantile(a, 0.25))
+
+
+@kernel
+def _sorted_quantile(a, p):  # pragma: no cover - compiled
+    """Quantile p of the sorted a, linear interpolation between order statistics."""
+    pos = p * (a.shape[0] - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, a.shape[0] - 1)
+    return a[lo] + (a[hi] - a[lo]) * (pos - lo)
 
 
 @kernel

@@ -106,9 +106,10 @@ def _lomb_power_uniform(t_s, x, f0_hz, df_hz, out):  # pragma: no cover - compil
     c = np.empty(_LANES)
     s = np.empty(_LANES)
     for i in range(n):
+        a0 = 2.0 * math.pi * f0_hz * t_s[i]
         ad = 2.0 * math.pi * df_hz * t_s[i]
         for q in range(_LANES):
-            a = 2.0 * math.pi * f0_hz * t_s[i] + q * ad
+            a = a0 + q * ad
             c[q] = math.cos(a)
             s[q] = math.sin(a)
         cd = math.cos(_LANES * ad)
