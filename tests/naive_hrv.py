@@ -214,7 +214,8 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
                 run = 0
             else:
                 premature = j + 1 < len(rr) and lab[j + 1] == 1 and rr[j + 1] > rr[j]
-                if lab[j] == 0 and not taint and not premature and min_ibi <= rr[j] <= max_ibi:
+                late = j + 2 < len(rr) and lab[j + 1] == 1 and rr[j + 1] < rr[j + 2] < rr[j]
+                if lab[j] == 0 and not taint and not premature and not late and min_ibi <= rr[j] <= max_ibi:
                     nn_t.append(seg[j + 1])
                     nn.append(rr[j])
                 if lab[j] == 1:

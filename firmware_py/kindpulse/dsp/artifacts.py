@@ -64,7 +64,10 @@ Correction (what becomes NN)
   labels both intervals around a premature beat; a run of two ECTOPIC labels is
   treated as one event (the interval after the run is NN again). A mild premature
   beat (0.7-0.8 x the interval) often gets the label on its pause alone: a normal
-  interval shorter than a following ECTOPIC one is not NN either.
+  interval shorter than a following ECTOPIC one is not NN either. A normal interval
+  longer than both the ECTOPIC one after it and the one after that is not NN: the beat
+  between them came late (a premature beat passed over by the detector, its diastolic
+  wave taken), and the long interval spans the premature beat.
 * LONGSHORT: not NN. Intervals outside [min_ibi_ms, max_ibi_ms] are not NN.
   An interval longer than max_ibi_ms also ends the segment, as a gap does.
 
@@ -319,7 +322,13 @@ def _decide(  # pragma: no cover - compiled
             # ends at the premature beat (a mild one, 0.75 x the interval, where the labels
             # fall on the pause alone)
             premature = j + 1 < n_int and labels[j + 1] == 1 and beats[j + 2] - beats[j + 1] > beats[j + 1] - beats[j]
-            clean = (not taint) and (not premature) and (not suspect[j]) and (not suspect[j + 1])
+            # a short interval labelled ECTOPIC after this one, and the interval after it also
+            # shorter than this one: the beat between them came late (timed on a premature
+            # beat's diastolic wave, the premature beat passed over), so this interval spans
+            # that beat
+            late = (j + 2 < n_int and labels[j + 1] == 1
+                    and beats[j + 2] - beats[j + 1] < beats[j + 3] - beats[j + 2] < r / 1000.0)
+            clean = (not taint) and (not premature) and (not late) and (not suspect[j]) and (not suspect[j + 1])
             if lab == 0 and clean and r >= min_ibi and r <= max_ibi:
                 out_t[nn] = beats[j + 1]
                 out_nn[nn] = r
