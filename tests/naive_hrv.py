@@ -218,7 +218,10 @@ def correct(beats, gap_after=(), min_ibi=300.0, max_ibi=2000.0):
                 if lab[j] == 0 and not taint and not premature and not late and min_ibi <= rr[j] <= max_ibi:
                     nn_t.append(seg[j + 1])
                     nn.append(rr[j])
-                if lab[j] == 1:
+                if lab[j] == 1 and j >= 1 and rr[j] > rr[j - 1]:
+                    run = 0  # the pause after the premature beat: the next interval is clean
+                    taint = False
+                elif lab[j] == 1:
                     run += 1
                     taint = run % 2 == 1
                 else:

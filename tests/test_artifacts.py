@@ -265,6 +265,29 @@ def test_premature_beat_passed_over_and_timed_on_its_diastolic_wave_never_makes_
     assert out.nn_ms.size > 0.9 * (beats.size - 1 - 3 * len(events))  # the rest is still NN
 
 
+def test_the_interval_after_a_compensatory_pause_is_nn():
+    # a premature beat at 0.6 of the interval with a full compensatory pause: the premature
+    # interval and the pause are not NN, the interval after the pause is (both its beats are
+    # sinus beats) unless it is labelled itself, whether the ECTOPIC label lands on the
+    # premature interval or on the pause
+    true = synth_beats(400, 11)
+    beats = true.copy()
+    events = []
+    for k in range(40, 380, 37):
+        beats[k + 1] = true[k] + 0.6 * (true[k + 1] - true[k])
+        events.append(k)
+    lab = classify_intervals(np.diff(beats) * 1000.0)
+    out = correct_beats(beats)
+    ends = {round(t, 9) for t in out.nn_t_s}
+    on_pause = [k for k in events if lab[k + 1] == ECTOPIC and lab[k] != ECTOPIC]
+    assert len(on_pause) >= 3  # the case the rule is about occurs
+    for k in events:
+        assert round(beats[k + 1], 9) not in ends and round(beats[k + 2], 9) not in ends
+    normal_after = [k for k in events if lab[k + 2] == NORMAL]
+    assert len(normal_after) >= 8
+    assert all(round(beats[k + 3], 9) in ends for k in normal_after)
+
+
 def test_classification_sensitivity_and_specificity():
     true = synth_beats(3000, 11)
     beats, missed, extra, ectopic = inject(true, 99, 90)

@@ -333,7 +333,12 @@ def _decide(  # pragma: no cover - compiled
                 out_t[nn] = beats[j + 1]
                 out_nn[nn] = r
                 nn += 1
-            if lab == 1:
+            if lab == 1 and j >= 1 and r > (beats[j] - beats[j - 1]) * 1000.0:
+                # the pause after a shorter interval (labelled or made not NN above): the
+                # ectopic beat starts it, and the interval after it is clean
+                ect_run = 0
+                taint = False
+            elif lab == 1:
                 ect_run += 1
                 taint = ect_run % 2 == 1
             else:
