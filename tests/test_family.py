@@ -16,7 +16,18 @@ from kindpulse.dsp.artifacts import classify_intervals, correct_beats
 from kindpulse.dsp.beats import DetectorParams
 from kindpulse.dsp.pipeline import PPGStream, analyze_ppg
 from kindpulse.pulse import STREAM_WARMUP_S
-from tests.family import FULL, Member, doubled, family, generate, pulse, score, shorter, true_beats
+from tests.family import (
+    FULL,
+    Member,
+    doubled,
+    family,
+    fresh,
+    generate,
+    pulse,
+    score,
+    shorter,
+    true_beats,
+)
 
 
 def _run(rec, **kw):
@@ -170,6 +181,38 @@ def test_premature_beat_on_the_diastolic_wave_is_found(name):
     start = nn_t - nn_ms / 1000.0
     for e in rec.beats[rec.ectopic] + off:
         assert not np.any((start < e + 0.1) & (nn_t > e - 0.1)), e
+
+
+@pytest.mark.parametrize(("fs", "seed"), [(25.0, 2), (50.0, 2), (100.0, 2), (100.0, 1)])
+def test_diastolic_wave_in_a_compensatory_pause_is_not_a_beat(fs, seed):
+    # at 115 bpm the next upstroke hides each beat's diastolic wave (0.36 s after the peak);
+    # after a premature beat the pause is long and its wave stands alone, where the detector
+    # has never seen one: it took it as a beat (1-2 per member before the pause rule). On
+    # seed 1 the first premature beat (2.3 s) was passed over as early and its wave, rising
+    # like a beat from the trough before it, taken instead: a doubled NN, RMSSD +30 %
+    rec = generate(_member(fs, seed=seed, duration_s=120.0, hr_lo=112.0, hr_hi=118.0, dia_height=0.45,
+                           dia_delay_s=0.36, notch=0.8, sys_width_s=0.085, rise_frac=0.2,
+                           ectopic_per_min=6.0, rmssd_ms=20.0))
+    assert rec.ectopic.sum() >= 10
+    beats, nn_t, nn_ms = _run(rec)
+    sc = score(rec, beats, nn_t, nn_ms)
+    assert sc.extra == 0 and sc.missed == 0, sc
+    assert sc.doubled == 0
+
+
+def test_premature_beat_while_a_candidate_waits_is_a_beat():
+    # fresh-motion-swing-100Hz-s9162 at 91.4 s: the heart rate swings up faster than the
+    # expected interval (0.93 s against 0.68-0.72 s), so the last beat is still a pending
+    # candidate when a premature beat (0.47 s after it, rising 0.6 x as much) arrives. It
+    # confirms the candidate as a second full pulse (it needed 0.8 x the candidate's rise
+    # before); else it was passed over and its diastolic wave taken: an NN interval
+    # spanning it
+    m = next(m for m in fresh(63) if m.seed == 9162)
+    rec = generate(m)
+    beats, nn_t, nn_ms = _run(rec)
+    sc = score(rec, beats, nn_t, nn_ms)
+    assert sc.missed == 0, sc
+    assert sc.doubled == 0
 
 
 @pytest.mark.parametrize("fs", [25.0, 100.0, 400.0])

@@ -15,7 +15,9 @@ shrinks with them and the detector feeds on itself. It is the autocorrelation pe
 last 8 s of good signal, re-estimated every second (ignored when the window is dominated
 by a transient). A candidate in the first 0.6 of that interval after the last beat (where
 a dicrotic wave lies) must rise at least 0.8 x the window's beat amplitude
-(0.7 x its 2-98 percentile range), which the detected beats cannot corrupt either.
+(0.7 x its 2-98 percentile range), which the detected beats cannot corrupt either; in the
+compensatory pause after a premature beat, so must one within 0.8 of the interval that
+rises less than 0.7 x the premature beat (its diastolic wave).
 
 The time of an accepted beat is refined on a smoother copy (causal 0.7-5 Hz band-pass)
 that is run backwards through the same filter over a bounded window (``refine_span_s``
@@ -55,8 +57,9 @@ __all__ = ["BeatDetector", "DetectorParams"]
 
 # layout of the float64 state vector passed to the detection kernel
 (_CAND, _CAND_VAL, _CAND_RISE, _TROUGH, _TROUGH_AFTER, _LAST, _IBI, _NAMP, _AMP0, _NIBI, _PRIOR,
- _GOOD, _AWIN, _SEC_T, _SEC_V, _NSEC, _MID, _CAND_MID, _MID_T, _CAND_MID_T) = range(20)
-_NSTATE = 20
+ _GOOD, _AWIN, _SEC_T, _SEC_V, _NSEC, _MID, _CAND_MID, _MID_T, _CAND_MID_T, _PASS_T, _PASS_RISE,
+ _PASS_TROUGH) = range(23)
+_NSTATE = 23
 _NRING = 5
 _SD_RANGE = 2.8  # beat amplitude / SD of a window of finger PPG (2.83 for a sine)
 
@@ -93,7 +96,7 @@ def _acf_interval(y, end, w, d, lo, hi, peak_frac, prior, min_corr, jump_corr,
     hi = min(hi, m // 2)
     if hi <= lo + 1:
         return 0.0, amp
-    ac = np.empty(hi + 2 - lo)
+    ac = np.empty(hi + 3 - lo)  # lags lo - 1 .. hi + 1
     for lag in range(lo - 1, hi + 2):
         s = 0.0
         for k in range(m - lag):
@@ -171,7 +174,7 @@ def _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss,
 @kernel
 def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_frac, look_s, look_frac,
             repl_frac, acf_w, acf_hop, acf_d, acf_lo, acf_hi, acf_frac, acf_corr, early_phase, early_rise,
-            sring, miss_frac, strong_frac, final, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
+            sring, miss_frac, strong_frac, pause_phase, final, out_idx, out_amp, out_miss):  # pragma: no cover - compiled
     """Run the detector over ybp[start:] (ybp[:start] is history already processed);
     ``final``: the signal ends there, so the pending candidate becomes a beat.
 
@@ -195,6 +198,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             st[_SEC_T] = 0.0
             st[_SEC_V] = -np.inf
             st[_MID] = 0.0
+            st[_PASS_T] = -1.0
             continue
         st[_GOOD] += 1.0
         # expected interval: autocorrelation of the last acf_w good samples, every acf_hop
@@ -227,6 +231,8 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
             st[_TROUGH] = v
         if v < st[_TROUGH_AFTER]:
             st[_TROUGH_AFTER] = v
+        if v < st[_PASS_TROUGH]:
+            st[_PASS_TROUGH] = v
         # local maximum at i - 1 ?
         if g >= 2 and i >= 2:
             y1 = ybp[i - 1]
@@ -254,11 +260,29 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 if early and st[_NSEC] >= 3.0:
                     d_typ = ring_median(sring, int(st[_NSEC]))
                     early = abs(since - d_typ) <= max(0.07 * fs, 0.25 * d_typ)
+                basic_early = early
+                # after a premature beat (the last interval short) its compensatory pause
+                # follows, and the diastolic wave in it lies where no normal beat's does (at a
+                # high rate the next upstroke hides it): only a systolic rise there
+                if not early and st[_NIBI] >= 2.0 and rise < early_rise * st[_AWIN]:
+                    k = int(st[_NIBI])
+                    last = iring[(k - 1) % iring.shape[0]]
+                    before = iring[(k - 2) % iring.shape[0]]
+                    ref = min(ibi, before)
+                    early = (since < pause_phase * ref and last < pause_phase * ref and before < 1.2 * ibi
+                             and rise < 0.7 * ring[(int(st[_NAMP]) - 1) % ring.shape[0]])
+                # the same after a pulse passed over as early (a premature beat where a
+                # diastolic wave would be): its own diastolic wave rises from the notch after
+                # it, though from the trough before it it rises like a beat
+                if not early and st[_PASS_T] >= 0.0 and j - st[_PASS_T] < pause_phase * ibi:
+                    rp = y1 - st[_PASS_TROUGH]
+                    early = rp < early_rise * st[_AWIN] and rp < 0.7 * st[_PASS_RISE]
                 # a second full pulse while the candidate waits: the heart rate has risen
                 # past the expected interval; confirm the candidate rather than replace it
+                # (rising 0.55 x the candidate at least: a premature beat fills less)
                 full = early_rise * st[_AWIN]
                 if (st[_CAND] >= 0.0 and j - st[_CAND] >= max(refr_s * fs, strong_frac * ibi)
-                        and st[_CAND_RISE] >= full and left >= full and left >= 0.8 * st[_CAND_RISE]):
+                        and st[_CAND_RISE] >= full and left >= full and left >= 0.55 * st[_CAND_RISE]):
                     n_out = _confirm(st, ring, iring, fs, miss_frac, out_idx, out_amp, out_miss, n_out)
                     since = j - st[_LAST]
                     rise = y1 - st[_TROUGH]
@@ -266,6 +290,7 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                 # a full systolic upstroke is held back only by the short refractory
                 refr_j = max(refr_s * fs, strong_frac * ibi) if rise >= full else refr
                 if since >= refr_j and rise >= thr and better and not early:
+                    st[_PASS_T] = -1.0
                     # a new beat's candidate: the last beat's diastolic delay is complete
                     if st[_CAND] < 0.0 and st[_SEC_T] > 0.0:
                         sring[int(st[_NSEC]) % sring.shape[0]] = st[_SEC_T]
@@ -281,6 +306,10 @@ def _detect(ybp, bad, start, base, st, ring, iring, fs, thr_frac, refr_s, refr_f
                     st[_CAND_RISE] = rise
                     st[_TROUGH_AFTER] = v
                 else:
+                    if basic_early and st[_CAND] < 0.0 and since >= refr_j and rise >= thr:
+                        st[_PASS_T] = j
+                        st[_PASS_RISE] = rise
+                        st[_PASS_TROUGH] = v
                     # the highest other maximum after the latest beat (its diastolic wave)
                     ref = st[_CAND] if st[_CAND] >= 0.0 else st[_LAST]
                     if ref >= 0.0:
@@ -472,6 +501,13 @@ class DetectorParams:
         least ``early_rise_frac`` x the window's beat amplitude (0.7 x 2-98 percentile
         range): a dicrotic wave there rises less than a systolic upstroke. Once the delay of
         the beats' diastolic waves is known (median of the last five), only near it.
+    pause_phase : float
+        After a premature beat (its interval under ``pause_phase`` x the expected one and
+        x the interval before it, which was not long), a maximum within ``pause_phase`` x
+        the expected interval that rises less than a systolic upstroke and under 0.7 x
+        that beat's rise is its diastolic wave: at a high rate the next upstroke hides the
+        normal beats' waves, so the learnt delay does not cover the one standing alone in
+        a compensatory pause.
     strong_refractory_frac : float
         A maximum rising like a systolic upstroke (``early_rise_frac`` x the window's beat
         amplitude) is held back only within ``max(refractory_s, this x IBI)``, and a second
@@ -513,6 +549,7 @@ class DetectorParams:
     interval_jump_corr: float = 0.5
     early_phase: float = 0.6
     early_rise_frac: float = 0.8
+    pause_phase: float = 0.8
     missed_frac: float = 1.5
     strong_refractory_frac: float = 0.5
     fine_low_hz: float = 0.7
@@ -607,6 +644,7 @@ class BeatDetector:
         self.iring[:] = 0.0
         self.sring[:] = 0.0
         st[_SEC_V] = -np.inf
+        st[_PASS_T] = -1.0
         self.timing.reset()
         if self.fine is not None:
             self.fine.reset()
@@ -731,7 +769,7 @@ class BeatDetector:
                     self.acf_w, self.acf_hop, self.acf_d, self.acf_lo, self.acf_hi, p.interval_peak_frac,
                     np.array([p.interval_min_corr, p.interval_jump_corr, _SD_RANGE, self.acf_min]),
                     p.early_phase, p.early_rise_frac, self.sring, p.missed_frac, p.strong_refractory_frac,
-                    final, out_i, out_a, out_m)
+                    p.pause_phase, final, out_i, out_a, out_m)
         self._pend_idx = np.concatenate([self._pend_idx, out_i[:n]])
         self._pend_amp = np.concatenate([self._pend_amp, out_a[:n]])
         self._pend_miss = np.concatenate([self._pend_miss, out_m[:n]])
