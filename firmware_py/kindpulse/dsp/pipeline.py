@@ -98,17 +98,27 @@ def _negative_skew(y: np.ndarray) -> bool:
 
 
 def dominant_interval_s(y: np.ndarray, fs: float, lo_s: float = 0.3, hi_s: float = 2.0) -> float:
-    """Beat interval (s) from the autocorrelation peak of a band-passed stretch (0 if none)."""
+    """Beat interval (s) from the autocorrelation peak of a band-passed stretch (0 if none).
+
+    The highest local maximum of the autocorrelation over lags ``lo_s``..``hi_s``; an end of
+    the range is no peak (an autocorrelation still falling at 0.3 s, from slow respiratory
+    wander in a short stretch, gave 0.3 s for a 50 bpm pulse, and the detector then took
+    every wiggle for a beat).
+    """
     y = np.asarray(y, dtype=np.float64) - np.mean(y)
-    a, b = int(lo_s * fs), min(int(hi_s * fs), y.size // 2)
+    a, b = max(1, int(lo_s * fs)), min(int(hi_s * fs), y.size // 2)
     if b <= a + 2 or not np.any(y):
         return 0.0
     n = y.size
     spec = np.fft.rfft(y, 2 * n)
     ac = np.fft.irfft(spec * np.conj(spec))[: n]
-    seg = ac[a:b]
-    k = int(np.argmax(seg))
-    if seg[k] <= 0:
+    seg = ac[a - 1:b + 1]
+    peak = (seg[1:-1] > seg[:-2]) & (seg[1:-1] >= seg[2:])
+    if not np.any(peak):
+        return 0.0
+    vals = np.where(peak, seg[1:-1], -np.inf)
+    k = int(np.argmax(vals))
+    if vals[k] <= 0:
         return 0.0
     return (a + k) / fs
 
